@@ -1,0 +1,228 @@
+//! `freqtag demo`, `freqtag run` and `freqtag inspect`.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use freqtag::config::{load_images, AnalysisConfig, DesignConfig, ExperimentFile};
+use freqtag::{export, report, Error, Experiment, Model, Result};
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Experiment file (TOML); see the README for its keys.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// ONNX model (with `<stem>.card.json` beside it) or model card.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Image file, folder, or `.npy` stack (`file.npy:A-B`); repeatable.
+    #[arg(long = "image")]
+    images: Vec<String>,
+    /// Parts: whole, left-right, top-bottom, quadrants, grid:RxC.
+    #[arg(long)]
+    parts: Option<String>,
+    /// Label image defining the parts (0 = unmodulated, 1..K = parts).
+    #[arg(long)]
+    labels: Option<PathBuf>,
+    /// Tag frequencies in Hz, one per part, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    freqs: Option<Vec<f64>>,
+    /// Frame rate (frames per second).
+    #[arg(long)]
+    fs: Option<f64>,
+    /// Number of frames.
+    #[arg(long)]
+    frames: Option<usize>,
+    /// multiplicative or contrast.
+    #[arg(long)]
+    modulation: Option<String>,
+    /// α range LO,HI (default 0.5,1.0).
+    #[arg(long, value_delimiter = ',')]
+    range: Option<Vec<f64>>,
+    /// Phases in radians, one per part.
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+    phases: Option<Vec<f64>>,
+    /// Gaussian pixel noise σ per frame (0 = none).
+    #[arg(long)]
+    noise: Option<f64>,
+    /// Noise seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Accept tags off their bins (spectral leakage).
+    #[arg(long)]
+    allow_leakage: bool,
+    /// Tap selectors: default, conv, act, all, op:Type, names, patterns with *.
+    #[arg(long)]
+    taps: Option<String>,
+    /// Lattice order.
+    #[arg(long)]
+    order: Option<u32>,
+    /// SNR preset: mne, letswave, fpvs, meigen-bach, authors.
+    #[arg(long)]
+    preset: Option<String>,
+    /// Frames per network run.
+    #[arg(long)]
+    batch: Option<usize>,
+    /// Run all N frames even when one period would do.
+    #[arg(long)]
+    full_window: bool,
+    /// Output folder.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Skip plots and report.html.
+    #[arg(long)]
+    no_report: bool,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+pub fn demo(out: &Path, quiet: bool) -> Result<()> {
+    let data = freqtag::data_dir();
+    let images = ["chelsea.png", "coffee.png", "astronaut.png", "rocket.jpg", "motorcycle_left.png"]
+        .iter()
+        .map(|f| data.join("images").join(f).to_string_lossy().into_owned())
+        .collect();
+    let file = ExperimentFile {
+        model: Some(data.join("models/efficientnet_lite0.onnx")),
+        images,
+        taps: Some("default".into()),
+        out: Some(out.to_path_buf()),
+        design: DesignConfig::default(),
+        analysis: AnalysisConfig::default(),
+    };
+    execute(file, quiet, true)
+}
+
+pub fn run(a: RunArgs) -> Result<()> {
+    let mut f = match &a.config {
+        Some(p) => ExperimentFile::load(p)?,
+        None => ExperimentFile::default(),
+    };
+    if a.model.is_some() {
+        f.model = a.model;
+    }
+    if !a.images.is_empty() {
+        f.images = a.images;
+    }
+    if a.taps.is_some() {
+        f.taps = a.taps;
+    }
+    if a.out.is_some() {
+        f.out = a.out;
+    }
+    let d = &mut f.design;
+    macro_rules! set {
+        ($($field:ident <- $val:expr),*) => { $( if let Some(v) = $val { d.$field = Some(v); } )* };
+    }
+    set!(parts <- a.parts, labels <- a.labels, freqs <- a.freqs, fs <- a.fs, frames <- a.frames,
+         modulation <- a.modulation, phases <- a.phases, noise <- a.noise, seed <- a.seed);
+    if let Some(r) = a.range {
+        match r.as_slice() {
+            [lo, hi] => d.range = Some([*lo, *hi]),
+            _ => return Err(Error::Config(format!("--range takes LO,HI, got {} values", r.len()))),
+        }
+    }
+    if a.allow_leakage {
+        d.allow_leakage = Some(true);
+    }
+    let an = &mut f.analysis;
+    if a.order.is_some() {
+        an.order = a.order;
+    }
+    if a.preset.is_some() {
+        an.preset = a.preset;
+    }
+    if a.batch.is_some() {
+        an.batch = a.batch;
+    }
+    if a.full_window {
+        an.full_window = Some(true);
+    }
+    execute(f, a.quiet, !a.no_report)
+}
+
+fn execute(f: ExperimentFile, quiet: bool, with_report: bool) -> Result<()> {
+    let start = Instant::now();
+    // everything a user can get wrong is checked before the network runs
+    let design = f.design.to_design()?;
+    let analysis = f.analysis.to_analysis()?;
+    let model_path = f.model.clone().ok_or_else(|| Error::Config("no model given (--model or `model =` in the experiment file)".into()))?;
+    let out = f.out.clone().ok_or_else(|| Error::Config("no output folder given (--out or `out =` in the experiment file)".into()))?;
+    export::prepare_dir(&out)?;
+    let images = load_images(&f.images)?;
+    let model = Model::load(&model_path)?;
+    let exp = Experiment::new(model, design)?.with_taps(f.taps.as_deref().unwrap_or("default"))?.with_analysis(analysis);
+    let per_image = exp.frames_per_image();
+    let units: usize = exp.taps.iter().map(|t| t.units()).sum();
+    if !quiet {
+        eprintln!(
+            "freqtag: {} on {} image(s): {} taps ({} units), {} frames per image (period {} of {} frames)",
+            exp.model.name,
+            images.len(),
+            exp.taps.len(),
+            units,
+            per_image,
+            exp.design.period_frames(),
+            exp.design.frames
+        );
+    }
+    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new((per_image * images.len()) as u64) };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} frames {pos}/{len} [{bar:30}] {per_sec} eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let results = exp.run(&images, &|n| bar.inc(n as u64))?;
+    bar.finish_and_clear();
+    let written = export::write_all(&results, &out)?;
+    let findings = report::findings(&results, 0.1);
+    let report_path = if with_report {
+        let figs = report::figures(&results, &findings)?;
+        let plots_dir = out.join("plots");
+        for (fig, _, _) in &figs.figures {
+            fig.save(&plots_dir)?;
+        }
+        Some(report::write_report(&results, &findings, &figs, &out)?)
+    } else {
+        None
+    };
+    if !quiet {
+        for img in &results.images {
+            let top = img.top_classes.first().map(|(c, p)| format!("{c} ({p:.2})")).unwrap_or_default();
+            eprintln!("  {:<24} top-1 {top}", img.image);
+        }
+        eprintln!("{}", findings.summary());
+        eprintln!(
+            "network: {:.1} frames/s; wall time {:.1} s",
+            results.frames_per_second(),
+            start.elapsed().as_secs_f64()
+        );
+    }
+    println!("results in {}", written.dir.display());
+    if let Some(p) = report_path {
+        println!("report: {}", p.display());
+    }
+    Ok(())
+}
+
+pub fn inspect(path: &Path, all: bool) -> Result<()> {
+    let model = Model::load(path)?;
+    let i = &model.input;
+    println!("model {} ({})", model.name, model.path.display());
+    println!(
+        "input '{}': {} [batch, {}, {}, {}], preprocess: resize short side {:?}, centre crop {:?}, (x·{} − mean {:?}) / std {:?}",
+        i.name, i.layout, i.channels, i.height, i.width, model.preprocess.resize_short_side, model.preprocess.center_crop,
+        model.preprocess.value_scale, model.preprocess.mean, model.preprocess.std
+    );
+    println!("classes: {}", model.classes.len());
+    let taps = model.select_taps(if all { "all" } else { "default" })?;
+    println!("{} taps{}:", taps.len(), if all { "" } else { " (conv and activation outputs; --all for every node)" });
+    println!("{:>5}  {:<12} {:<18} name", "depth", "op", "shape");
+    for t in taps {
+        println!("{:>5}  {:<12} {:<18} {}", t.depth, t.op, format!("{:?}", t.shape), t.name);
+    }
+    Ok(())
+}

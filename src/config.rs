@@ -1,0 +1,265 @@
+//! Experiment files (TOML) and image lists.
+//!
+//! In: a TOML file or command-line values. Out: a validated [`Design`],
+//! [`Analysis`] options, the model path, tap selectors and images. Every key
+//! is optional; missing ones take the paper's values.
+//!
+//! ```toml
+//! model  = "data/models/efficientnet_lite0.onnx"
+//! images = ["data/images/chelsea.png", "data/images/lfw_subset.npy:0-9"]
+//! taps   = "default"            # or "conv", "act", "op:Clip", "/_blocks.*/Conv", ...
+//! out    = "out/my-run"
+//!
+//! [design]
+//! parts      = "left-right"     # whole, top-bottom, quadrants, grid:RxC
+//! labels     = "parts.png"      # instead of parts: a label image (0 = unmodulated)
+//! freqs      = [6.0, 7.5]       # Hz, one per part
+//! fs         = 120.0            # frames per second
+//! frames     = 240
+//! modulation = "multiplicative" # or "contrast"
+//! range      = [0.5, 1.0]       # α from .. to
+//! phases     = [0.0, 0.0]       # radians
+//! noise      = 0.0              # Gaussian pixel noise σ per frame
+//! seed       = 0
+//! allow_leakage = false
+//!
+//! [analysis]
+//! order  = 4                    # lattice order
+//! preset = "fpvs"               # mne, letswave, fpvs, meigen-bach, authors
+//! batch  = 1
+//! full_window = false
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::experiment::Analysis;
+use crate::images::{load_npy_stack, Image};
+use crate::metrics::SnrPreset;
+use crate::stimulus::{Design, Modulation, PartLayout};
+
+/// The `[design]` table.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DesignConfig {
+    /// Part layout name.
+    pub parts: Option<String>,
+    /// Label image for parts.
+    pub labels: Option<PathBuf>,
+    /// Tag frequencies (Hz).
+    pub freqs: Option<Vec<f64>>,
+    /// Frame rate (Hz).
+    pub fs: Option<f64>,
+    /// Frame count.
+    pub frames: Option<usize>,
+    /// Modulation mode.
+    pub modulation: Option<String>,
+    /// α range [lo, hi].
+    pub range: Option<[f64; 2]>,
+    /// Phases (rad).
+    pub phases: Option<Vec<f64>>,
+    /// Noise σ.
+    pub noise: Option<f64>,
+    /// Noise seed.
+    pub seed: Option<u64>,
+    /// Accept off-bin tags.
+    pub allow_leakage: Option<bool>,
+    /// Clip to [0, 1].
+    pub clip: Option<bool>,
+    /// Quantise to 8 bits.
+    pub quantize_8bit: Option<bool>,
+}
+
+/// The `[analysis]` table.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnalysisConfig {
+    /// Lattice order.
+    pub order: Option<u32>,
+    /// SNR preset name.
+    pub preset: Option<String>,
+    /// Frames per network run.
+    pub batch: Option<usize>,
+    /// Run every frame.
+    pub full_window: Option<bool>,
+}
+
+/// A whole experiment file.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentFile {
+    /// Model (ONNX or card).
+    pub model: Option<PathBuf>,
+    /// Images (files, folders, `.npy` stacks with optional `:A-B`).
+    #[serde(default)]
+    pub images: Vec<String>,
+    /// Tap selectors.
+    pub taps: Option<String>,
+    /// Output folder.
+    pub out: Option<PathBuf>,
+    /// Stimulus design.
+    #[serde(default)]
+    pub design: DesignConfig,
+    /// Analysis options.
+    #[serde(default)]
+    pub analysis: AnalysisConfig,
+}
+
+impl ExperimentFile {
+    /// Read and parse a TOML file; relative paths inside stay relative to the
+    /// current directory.
+    pub fn load(path: &Path) -> Result<ExperimentFile> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io("cannot read experiment file", path, e))?;
+        toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {}", path.display(), e.message())))
+    }
+}
+
+impl DesignConfig {
+    /// Build and validate the design.
+    pub fn to_design(&self) -> Result<Design> {
+        let layout = match (&self.labels, &self.parts) {
+            (Some(p), _) => PartLayout::from_label_image(p)?,
+            (None, Some(p)) => PartLayout::parse(p)?,
+            (None, None) => PartLayout::LeftRight,
+        };
+        let freqs = self.freqs.clone().unwrap_or_else(|| match layout.count() {
+            1 => vec![12.0],
+            _ => vec![6.0, 7.5],
+        });
+        let mut d = Design::new(layout, &freqs);
+        if let Some(fs) = self.fs {
+            d = d.fs(fs);
+        }
+        if let Some(n) = self.frames {
+            d = d.frames(n);
+        }
+        if let Some(m) = &self.modulation {
+            d = d.modulation(Modulation::parse(m)?);
+        }
+        if let Some([lo, hi]) = self.range {
+            if hi <= lo {
+                return Err(Error::Design(format!("range must go from low to high, got [{lo}, {hi}]")));
+            }
+            d = d.range(lo, hi);
+        }
+        if let Some(p) = &self.phases {
+            if p.len() != d.tags.len() {
+                return Err(Error::Design(format!("{} phases given for {} tags", p.len(), d.tags.len())));
+            }
+            d = d.phases(p);
+        }
+        if let Some(s) = self.noise.filter(|s| *s != 0.0) {
+            d = d.noise(s, self.seed.unwrap_or(0));
+        }
+        d.allow_leakage = self.allow_leakage.unwrap_or(false);
+        d.clip = self.clip.unwrap_or(false);
+        d.quantize_8bit = self.quantize_8bit.unwrap_or(false);
+        d.validate()?;
+        Ok(d)
+    }
+}
+
+impl AnalysisConfig {
+    /// Build the analysis options.
+    pub fn to_analysis(&self) -> Result<Analysis> {
+        let mut a = Analysis::default();
+        if let Some(o) = self.order {
+            if o == 0 || o > 12 {
+                return Err(Error::Config(format!("lattice order must be 1 to 12, got {o}")));
+            }
+            a.max_order = o;
+        }
+        if let Some(p) = &self.preset {
+            a.preset = SnrPreset::parse(p)
+                .ok_or_else(|| Error::Config(format!("unknown SNR preset '{p}'; use mne, letswave, fpvs, meigen-bach or authors")))?;
+        }
+        if let Some(b) = self.batch {
+            a.batch = b.max(1);
+        }
+        a.full_window = self.full_window.unwrap_or(false);
+        Ok(a)
+    }
+}
+
+/// Load images from a list of specs: image files, folders (every PNG/JPEG
+/// inside, sorted), or `.npy` stacks of grey images with an optional
+/// `:A-B` index range (inclusive), e.g. `lfw_subset.npy:0-9`.
+pub fn load_images(specs: &[String]) -> Result<Vec<Image>> {
+    let mut out = Vec::new();
+    for spec in specs {
+        let (path, range) = match spec.rsplit_once(':') {
+            Some((p, r)) if p.ends_with(".npy") => (p, Some(parse_range(r, spec)?)),
+            _ => (spec.as_str(), None),
+        };
+        let p = Path::new(path);
+        if p.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(p)
+                .map_err(|e| Error::io("cannot list", p, e))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|x| ["png", "jpg", "jpeg"].contains(&x.to_string_lossy().to_lowercase().as_str())))
+                .collect();
+            files.sort();
+            if files.is_empty() {
+                return Err(Error::image(p, "folder has no PNG or JPEG images"));
+            }
+            for f in files {
+                out.push(Image::open(&f)?);
+            }
+        } else if path.ends_with(".npy") {
+            let stem = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let all = load_npy_stack(p, &stem)?;
+            let (a, b) = range.unwrap_or((0, all.len().saturating_sub(1)));
+            if b >= all.len() || a > b {
+                return Err(Error::image(p, format!("range {a}-{b} is outside 0-{}", all.len().saturating_sub(1))));
+            }
+            out.extend(all.into_iter().skip(a).take(b - a + 1));
+        } else {
+            out.push(Image::open(p)?);
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::Config("no images given".into()));
+    }
+    Ok(out)
+}
+
+fn parse_range(r: &str, spec: &str) -> Result<(usize, usize)> {
+    let bad = || Error::Config(format!("bad index range in '{spec}'; use file.npy:A-B"));
+    match r.split_once('-') {
+        Some((a, b)) => Ok((a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?)),
+        None => {
+            let i = r.trim().parse().map_err(|_| bad())?;
+            Ok((i, i))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn experiment_file_parses_and_defaults_to_the_paper() {
+        let f: ExperimentFile = toml::from_str("[design]\nfreqs = [6.0, 7.5]\n").unwrap();
+        assert_eq!(f.design.to_design().unwrap(), Design::paper());
+        let f: ExperimentFile = toml::from_str("[design]\nparts = \"quadrants\"\nfreqs = [3, 4.5, 6, 7.5]\nrange=[0.1,1.0]\n").unwrap();
+        let d = f.design.to_design().unwrap();
+        assert_eq!(d.tags.len(), 4);
+        assert!((d.tags[0].depth - 0.45).abs() < 1e-12);
+        let e = toml::from_str::<ExperimentFile>("[design]\nfreq = [6]\n").unwrap_err().to_string();
+        assert!(e.contains("unknown field"), "{e}");
+        let f: ExperimentFile = toml::from_str("[design]\nfreqs = [6.2, 7.5]\n").unwrap();
+        assert!(f.design.to_design().unwrap_err().to_string().contains("off its bin"));
+        let f: ExperimentFile = toml::from_str("[analysis]\npreset = \"nope\"\n").unwrap();
+        assert!(f.analysis.to_analysis().is_err());
+    }
+
+    #[test]
+    fn ranges_parse() {
+        assert_eq!(parse_range("0-9", "x").unwrap(), (0, 9));
+        assert_eq!(parse_range("4", "x").unwrap(), (4, 4));
+        assert!(parse_range("a-b", "x").is_err());
+    }
+}

@@ -1,0 +1,155 @@
+//! One error type for the whole toolkit.
+//!
+//! Every variant names the value that caused it (the file, the tap, the
+//! frequency) and, where it helps, what would have been valid. The CLI prints
+//! the `Display` form on one line and exits non-zero; nothing panics on user
+//! input.
+
+use std::path::{Path, PathBuf};
+
+/// Errors returned by freqtag.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file or folder could not be read or written.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done ("cannot read", "cannot write", ...).
+        action: &'static str,
+        /// The file concerned.
+        path: PathBuf,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// A model file is missing, corrupt, or not what its card says.
+    #[error("model {path}: {message}")]
+    Model {
+        /// The model (or model card) file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// An image could not be decoded or converted.
+    #[error("image {path}: {message}")]
+    Image {
+        /// The image file (or a description of an in-memory image).
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// A tap name that the model does not have.
+    #[error("no tap named '{name}' in {model}{}", suggest(.suggestions))]
+    UnknownTap {
+        /// The name asked for.
+        name: String,
+        /// The model's name.
+        model: String,
+        /// The closest names the model does have.
+        suggestions: Vec<String>,
+    },
+    /// A stimulus design that cannot be run as asked.
+    #[error("invalid design: {0}")]
+    Design(String),
+    /// An experiment file or command-line value that does not parse.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// Inference failed inside the engine.
+    #[error("inference failed on {model}: {message}")]
+    Inference {
+        /// The model's name.
+        model: String,
+        /// The engine's message.
+        message: String,
+    },
+    /// A table or array could not be built or written.
+    #[error("export {path}: {message}")]
+    Export {
+        /// The output file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// Data of the wrong shape or kind was handed over.
+    #[error("{0}")]
+    Data(String),
+}
+
+fn suggest(names: &[String]) -> String {
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!("; did you mean {}?", names.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", "))
+    }
+}
+
+/// Result with freqtag's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn io(action: &'static str, path: impl AsRef<Path>, source: std::io::Error) -> Self {
+        Error::Io { action, path: path.as_ref().to_path_buf(), source }
+    }
+    pub(crate) fn model(path: impl AsRef<Path>, message: impl std::fmt::Display) -> Self {
+        Error::Model { path: path.as_ref().to_path_buf(), message: message.to_string() }
+    }
+    pub(crate) fn image(path: impl AsRef<Path>, message: impl std::fmt::Display) -> Self {
+        Error::Image { path: path.as_ref().to_path_buf(), message: message.to_string() }
+    }
+    pub(crate) fn export(path: impl AsRef<Path>, message: impl std::fmt::Display) -> Self {
+        Error::Export { path: path.as_ref().to_path_buf(), message: message.to_string() }
+    }
+}
+
+/// The names among `candidates` closest to `name` (edit distance, then
+/// substring match), at most `n` of them.
+pub(crate) fn closest_names<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>, n: usize) -> Vec<String> {
+    let lower = name.to_lowercase();
+    let mut scored: Vec<(usize, &str)> = candidates
+        .into_iter()
+        .map(|c| {
+            let cl = c.to_lowercase();
+            let mut d = edit_distance(&lower, &cl);
+            if cl.contains(&lower) || lower.contains(&cl) {
+                d = d.min(lower.len().abs_diff(cl.len()) / 2);
+            }
+            (d, c)
+        })
+        .collect();
+    scored.sort();
+    let limit = (name.len() / 2).max(3);
+    scored.into_iter().filter(|(d, _)| *d <= limit).take(n).map(|(_, c)| c.to_string()).collect()
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_distance_counts_single_edits() {
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("conv", "conv"), 0);
+    }
+
+    #[test]
+    fn suggestions_prefer_near_names() {
+        let names = ["/_conv_stem/Conv", "/_conv_head/Conv", "/_blocks.0/_depthwise_conv/Conv"];
+        let s = closest_names("/_conv_stem/Cnv", names.iter().copied(), 2);
+        assert_eq!(s[0], "/_conv_stem/Conv");
+        let err = Error::UnknownTap { name: "x".into(), model: "m".into(), suggestions: vec!["y".into()] };
+        assert_eq!(err.to_string(), "no tap named 'x' in m; did you mean 'y'?");
+    }
+}

@@ -1,0 +1,249 @@
+//! An experiment: one model, one design, a set of taps, run over images.
+//!
+//! In: a [`Model`], a [`Design`], tap selectors and images. Out:
+//! [`Results`] — per image and tap the [`Spectrum`] of every unit, the
+//! metrics of every lattice component and the unit scores — which the tables,
+//! export, plot and report stages consume.
+//!
+//! The path of the data for one image: the image is prepared for the model
+//! (resize, crop), the stimulus renders frames, the probe runs them (only one
+//! fundamental period P when the design is periodic, else all N), the
+//! spectrum stage turns `[frames, units]` into amplitudes, and the metrics
+//! stage reads them at the lattice.
+//!
+//! ```no_run
+//! use freqtag::{Design, Experiment, Image, Model};
+//! let model = Model::load("data/models/efficientnet_lite0.onnx")?;
+//! let exp = Experiment::new(model, Design::paper())?.with_taps("default")?;
+//! let results = exp.run(&[Image::open("data/images/chelsea.png")?], &|_| {})?;
+//! println!("{}", results.images[0].taps.len());
+//! # Ok::<(), freqtag::Error>(())
+//! ```
+
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::components::{Lattice, DEFAULT_MAX_ORDER};
+use crate::error::{Error, Result};
+use crate::images::Image;
+use crate::metrics::{unit_metrics, ComponentMetrics, Significance, SnrPreset, UnitScores};
+use crate::probe::{Model, Probe, Reduction, Tap};
+use crate::spectrum::Spectrum;
+use crate::stimulus::{Design, Stimulus};
+
+/// Analysis options that are not part of the stimulus.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Analysis {
+    /// Highest order of the component lattice.
+    pub max_order: u32,
+    /// Neighbour-bin convention for SNR/BCA/z columns.
+    pub preset: SnrPreset,
+    /// When a component counts as present.
+    pub significance: Significance,
+    /// Frames per network run.
+    pub batch: usize,
+    /// Run all N frames even when one period would do (for checking the
+    /// shortcut; the spectra are identical).
+    pub full_window: bool,
+}
+
+impl Default for Analysis {
+    fn default() -> Self {
+        Analysis {
+            max_order: DEFAULT_MAX_ORDER,
+            preset: SnrPreset::default(),
+            significance: Significance::default(),
+            batch: 1,
+            full_window: false,
+        }
+    }
+}
+
+/// One tap's results on one image.
+#[derive(Clone, Debug)]
+pub struct TapResult {
+    /// The tap.
+    pub tap: Tap,
+    /// Spectra of its units.
+    pub spectrum: Spectrum,
+    /// Per unit, the metrics of every lattice component (lattice order).
+    pub components: Vec<Vec<ComponentMetrics>>,
+    /// Per unit, its scores.
+    pub scores: Vec<UnitScores>,
+}
+
+/// One image's results.
+#[derive(Clone, Debug)]
+pub struct ImageResult {
+    /// Image name.
+    pub image: String,
+    /// The unmodulated, model-sized image.
+    pub prepared: Image,
+    /// Per tap, in tap order.
+    pub taps: Vec<TapResult>,
+    /// Frames that went through the network.
+    pub frames_run: usize,
+    /// Wall time of the network runs (s).
+    pub network_seconds: f64,
+    /// Top classes of the unmodulated image: (class name, probability).
+    pub top_classes: Vec<(String, f32)>,
+}
+
+/// All results of an experiment.
+#[derive(Clone, Debug)]
+pub struct Results {
+    /// Model name.
+    pub model: String,
+    /// The design.
+    pub design: Design,
+    /// Analysis options.
+    pub analysis: Analysis,
+    /// The component lattice.
+    pub lattice: Lattice,
+    /// Per image.
+    pub images: Vec<ImageResult>,
+    /// Total wall time (s).
+    pub seconds: f64,
+}
+
+impl Results {
+    /// Frames through the network per second, over all images.
+    pub fn frames_per_second(&self) -> f64 {
+        let frames: usize = self.images.iter().map(|i| i.frames_run).sum();
+        let secs: f64 = self.images.iter().map(|i| i.network_seconds).sum();
+        if secs > 0.0 {
+            frames as f64 / secs
+        } else {
+            f64::NAN
+        }
+    }
+    /// Units per image (over all taps).
+    pub fn units(&self) -> usize {
+        self.images.first().map(|i| i.taps.iter().map(|t| t.spectrum.units).sum()).unwrap_or(0)
+    }
+}
+
+/// An experiment ready to run.
+#[derive(Clone, Debug)]
+pub struct Experiment {
+    /// The model.
+    pub model: Model,
+    /// The stimulus design.
+    pub design: Design,
+    /// The taps read.
+    pub taps: Vec<Tap>,
+    /// Analysis options.
+    pub analysis: Analysis,
+}
+
+impl Experiment {
+    /// An experiment on the default taps (every conv and activation output).
+    /// The design is validated here, before anything runs.
+    pub fn new(model: Model, design: Design) -> Result<Experiment> {
+        design.validate()?;
+        let taps = model.select_taps("default")?.into_iter().map(|info| Tap { info, reduction: Reduction::SpatialMean }).collect();
+        Ok(Experiment { model, design, taps, analysis: Analysis::default() })
+    }
+
+    /// Choose taps by selectors (see [`Model::select_taps`]), spatial mean.
+    pub fn with_taps(mut self, selectors: &str) -> Result<Experiment> {
+        self.taps = self.model.select_taps(selectors)?.into_iter().map(|info| Tap { info, reduction: Reduction::SpatialMean }).collect();
+        Ok(self)
+    }
+
+    /// Keep per-position units for the taps matching `selectors`.
+    pub fn per_position(mut self, selectors: &str) -> Result<Experiment> {
+        let chosen = self.model.select_taps(selectors)?;
+        for t in &mut self.taps {
+            if chosen.iter().any(|c| c.name == t.info.name) {
+                t.reduction = Reduction::PerPosition;
+            }
+        }
+        Ok(self)
+    }
+
+    /// Set the analysis options.
+    pub fn with_analysis(mut self, analysis: Analysis) -> Experiment {
+        self.analysis = analysis;
+        self
+    }
+
+    /// Frames each image sends through the network.
+    pub fn frames_per_image(&self) -> usize {
+        if self.analysis.full_window {
+            self.design.frames
+        } else {
+            self.design.frames_to_run()
+        }
+    }
+
+    /// Run every image. `progress(frames)` is called as frames finish (from
+    /// worker threads).
+    pub fn run(&self, images: &[Image], progress: &(dyn Fn(usize) + Sync)) -> Result<Results> {
+        if self.taps.is_empty() {
+            return Err(Error::Config("no taps selected".into()));
+        }
+        let start = Instant::now();
+        let probe = self.model.probe(&self.taps, self.analysis.batch)?;
+        let classifier = self.model.classifier(1)?;
+        let lattice = Lattice::new(&self.design, self.analysis.max_order);
+        let mut out = Vec::with_capacity(images.len());
+        for (index, image) in images.iter().enumerate() {
+            out.push(self.run_image(&probe, &classifier, &lattice, image, index as u64, progress)?);
+        }
+        Ok(Results {
+            model: self.model.name.clone(),
+            design: self.design.clone(),
+            analysis: self.analysis.clone(),
+            lattice,
+            images: out,
+            seconds: start.elapsed().as_secs_f64(),
+        })
+    }
+
+    fn run_image(
+        &self,
+        probe: &Probe,
+        classifier: &Probe,
+        lattice: &Lattice,
+        image: &Image,
+        index: u64,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Result<ImageResult> {
+        let prepared = self.model.prepare(image)?;
+        let stimulus = Stimulus::new(&self.design, &prepared)?.with_image_index(index);
+        let run_frames = self.frames_per_image();
+        let t0 = Instant::now();
+        let acts = probe.run(run_frames, |i, buf| stimulus.render(i, buf), progress)?;
+        let network_seconds = t0.elapsed().as_secs_f64();
+        let noisy = !self.design.is_periodic();
+        let taps = acts
+            .into_iter()
+            .map(|a| {
+                let spectrum = if run_frames == self.design.frames {
+                    Spectrum::from_activations(&a.data, a.frames, a.units, self.design.fs_hz)?
+                } else {
+                    Spectrum::from_period(&a.data, run_frames, a.units, self.design.fs_hz, self.design.frames)?
+                };
+                let (components, scores) = (0..a.units)
+                    .map(|u| unit_metrics(&spectrum, u, lattice, self.analysis.preset, &self.analysis.significance, noisy))
+                    .unzip();
+                Ok(TapResult { tap: a.tap, spectrum, components, scores })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let logits = classifier.logits(std::slice::from_ref(&prepared))?;
+        let top_classes = top_k(&logits[0], 3).into_iter().map(|(i, p)| (self.model.class_name(i), p)).collect();
+        Ok(ImageResult { image: image.name.clone(), prepared, taps, frames_run: run_frames, network_seconds, top_classes })
+    }
+}
+
+/// Softmax probabilities of the `k` largest logits: (index, probability).
+pub fn top_k(logits: &[f32], k: usize) -> Vec<(usize, f32)> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exp: Vec<f64> = logits.iter().map(|&l| ((l - max) as f64).exp()).collect();
+    let sum: f64 = exp.iter().sum();
+    let mut idx: Vec<usize> = (0..logits.len()).collect();
+    idx.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]));
+    idx.into_iter().take(k).map(|i| (i, (exp[i] / sum) as f32)).collect()
+}

@@ -1,0 +1,91 @@
+//! # freqtag — frequency tagging of artificial neural networks
+//!
+//! Neuroscientists flicker parts of a picture at different frequencies and
+//! read the brain's response at those frequencies, their harmonics and their
+//! intermodulations (n·f1 ± m·f2, the sign that parts were combined).
+//! freqtag does the same to a CNN (Böge et al. 2024, arXiv 2411.10084): parts
+//! of an image are contrast-modulated sinusoidally over frames, every frame
+//! goes through the network, and each unit's activation over the frames is
+//! Fourier-analysed.
+//!
+//! ## The path of the data, one module per stage
+//!
+//! | stage | module | in → out |
+//! |---|---|---|
+//! | images | [`images`] | PNG/JPEG/NumPy → float [`Image`] in [0, 1] |
+//! | stimulus | [`stimulus`] | [`Design`] + image → frames (t_i = i/fs) |
+//! | probe | [`probe`] | ONNX [`Model`] + taps + frames → activations `[frames, units]` |
+//! | spectrum | [`spectrum`] | activations → one-sided amplitude/phase [`Spectrum`] |
+//! | components | [`components`] | design → the n·f1 + m·f2 [`Lattice`] |
+//! | metrics | [`metrics`] | spectrum + lattice → SNR, BCA, z, unit scores |
+//! | config | [`config`] | TOML experiment files, image lists → design, analysis, images |
+//! | experiment | [`experiment`] | all of the above over images → [`Results`] |
+//! | tables | [`tables`] | results → Polars DataFrames (long format) |
+//! | export | [`export`] | DataFrames → Parquet; spectra → `.npy` + JSON sidecar (atomic writes) |
+//! | plots | [`plots`] | results → SVG/PNG figures (plotters) |
+//! | report | [`report`] | results + figures → self-contained `report.html` |
+//! | notebook | [`notebook`] | inline display in evcxr Jupyter notebooks |
+//!
+//! ## Conventions (see `METHOD.md` in the shared docs)
+//!
+//! Frame times are `i / fs`; tags must sit on a bin (whole cycles in the
+//! window) and below Nyquist; frames are float, unclipped and unquantised;
+//! units are reduced by the linear spatial mean; amplitudes are single-sided
+//! (a sinusoid of amplitude A reads A); only one fundamental period of frames
+//! goes through the network when the design is noise-free, which gives the
+//! same spectrum exactly.
+//!
+//! ## Example: the paper's experiment
+//!
+//! ```no_run
+//! use freqtag::{Design, Experiment, Image, Model};
+//! let model = Model::load("data/models/efficientnet_lite0.onnx")?;
+//! let images = vec![Image::open("data/images/chelsea.png")?];
+//! let results = Experiment::new(model, Design::paper())?.run(&images, &|_| {})?;
+//! let scores = freqtag::tables::scores(&results)?;
+//! println!("{scores}");
+//! # Ok::<(), freqtag::Error>(())
+//! ```
+#![deny(missing_docs)]
+
+pub mod components;
+pub mod config;
+pub mod error;
+pub mod experiment;
+pub mod export;
+pub mod images;
+pub mod metrics;
+pub mod notebook;
+pub mod plots;
+pub mod probe;
+pub mod report;
+pub mod spectrum;
+pub mod stimulus;
+pub mod tables;
+
+pub use components::{Component, Kind, Lattice};
+pub use error::{Error, Result};
+pub use experiment::{Analysis, Experiment, ImageResult, Results, TapResult};
+pub use images::{Image, Preprocess};
+pub use metrics::{Significance, SnrPreset, UnitScores};
+pub use probe::{Model, Probe, Reduction, Tap, TapInfo};
+pub use spectrum::Spectrum;
+pub use stimulus::{Design, Modulation, PartLayout, Stimulus, Tag};
+
+/// Re-export of Polars, so notebooks and users can work with the tables
+/// without a second, possibly mismatched, dependency.
+pub use polars;
+
+/// The folder with the shipped models and images: `$FREQTAG_DATA` if set,
+/// else `./data` if it holds the models, else the `data/` folder of the
+/// source tree freqtag was built from.
+pub fn data_dir() -> std::path::PathBuf {
+    if let Some(d) = std::env::var_os("FREQTAG_DATA") {
+        return d.into();
+    }
+    let local = std::path::Path::new("data");
+    if local.join("models").is_dir() {
+        return local.to_path_buf();
+    }
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data")
+}

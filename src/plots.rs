@@ -1,0 +1,517 @@
+//! Figures with plotters, as SVG and PNG.
+//!
+//! In: [`Results`] (or a [`Spectrum`] and [`Lattice`]). Out: [`Figure`]s —
+//! each holds the same drawing as SVG text (sharp, small; inline in
+//! notebooks and the report) and PNG bytes (for dense figures and files).
+//!
+//! - [`unit_spectrum`]: one unit's amplitude spectrum, lattice components
+//!   marked by kind and the strongest labelled.
+//! - [`tap_component_heatmap`]: taps (by depth) × components, mean relative
+//!   amplitude.
+//! - [`layer_profile`]: per tap, the share of units with a significant IM
+//!   and the mean integration index, against depth.
+//! - [`stimulus_strip`] / [`alpha_traces`]: the parts and a few frames; α(t)
+//!   of every part.
+//!
+//! Text is drawn with the bundled DejaVu Sans (no system fonts needed).
+
+use std::path::Path;
+use std::sync::Once;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::components::{Kind, Lattice};
+use crate::error::{Error, Result};
+use crate::experiment::Results;
+use crate::export::write_bytes;
+use crate::spectrum::Spectrum;
+use crate::stimulus::Stimulus;
+
+static FONT: &[u8] = include_bytes!("../data/fonts/DejaVuSans.ttf");
+static REGISTER: Once = Once::new();
+
+fn fonts() {
+    REGISTER.call_once(|| {
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Bold, FONT);
+    });
+}
+
+/// A drawing as SVG text and PNG bytes.
+#[derive(Clone, Debug)]
+pub struct Figure {
+    /// A short name (used for file names).
+    pub name: String,
+    /// SVG document.
+    pub svg: String,
+    /// PNG file bytes.
+    pub png: Vec<u8>,
+    /// Size in pixels.
+    pub size: (u32, u32),
+}
+
+impl Figure {
+    /// Write `<dir>/<name>.svg` and `<dir>/<name>.png` atomically.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        write_bytes(&dir.join(format!("{}.svg", self.name)), self.svg.as_bytes())?;
+        write_bytes(&dir.join(format!("{}.png", self.name)), &self.png)
+    }
+    /// The PNG as a `data:` URI (for self-contained HTML).
+    pub fn png_data_uri(&self) -> String {
+        use base64::Engine;
+        format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(&self.png))
+    }
+}
+
+/// Something that can draw itself on any plotters backend.
+pub trait Plot {
+    /// Draw on `area`.
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> std::result::Result<(), String>;
+}
+
+/// Render a plot to SVG and PNG at `size`.
+pub fn render(name: &str, plot: &impl Plot, size: (u32, u32)) -> Result<Figure> {
+    fonts();
+    let fail = |e: String| Error::Data(format!("plot {name}: {e}"));
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
+        plot.draw(&root).map_err(fail)?;
+        root.present().map_err(|e| fail(e.to_string()))?;
+    }
+    let mut rgb = vec![255u8; (size.0 * size.1 * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
+        plot.draw(&root).map_err(fail)?;
+        root.present().map_err(|e| fail(e.to_string()))?;
+    }
+    let img = image::RgbImage::from_raw(size.0, size.1, rgb).ok_or_else(|| fail("bitmap size".into()))?;
+    Ok(Figure { name: name.to_string(), svg, png: encode_png(&img)?, size })
+}
+
+fn encode_png(img: &image::RgbImage) -> Result<Vec<u8>> {
+    let mut png = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .map_err(|e| Error::Data(format!("png encoding: {e}")))?;
+    Ok(png)
+}
+
+fn e2s<E: std::fmt::Debug>(e: E) -> String {
+    format!("{e:?}")
+}
+
+/// Colour of a component kind.
+pub fn kind_colour(kind: Kind) -> RGBColor {
+    match kind {
+        Kind::Fundamental => RGBColor(31, 119, 180),
+        Kind::Harmonic => RGBColor(44, 160, 44),
+        Kind::Intermodulation => RGBColor(214, 39, 40),
+    }
+}
+
+/// One unit's spectrum with lattice components marked.
+pub struct UnitSpectrumPlot<'a> {
+    /// The spectra.
+    pub spectrum: &'a Spectrum,
+    /// The unit.
+    pub unit: usize,
+    /// The lattice.
+    pub lattice: &'a Lattice,
+    /// Title.
+    pub title: String,
+    /// How many of the strongest components get a text label.
+    pub labels: usize,
+}
+
+impl Plot for UnitSpectrumPlot<'_> {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> std::result::Result<(), String> {
+        let s = self.spectrum;
+        let amps = s.unit_amplitude(self.unit);
+        let top = amps[1..].iter().copied().fold(0f32, f32::max).max(1e-12) * 1.15;
+        let fmax = s.frequency(s.bins() - 1);
+        let mut chart = ChartBuilder::on(area)
+            .caption(&self.title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(38)
+            .y_label_area_size(64)
+            .build_cartesian_2d(0f64..fmax, 0f32..top)
+            .map_err(e2s)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_desc("frequency (Hz)")
+            .y_desc("amplitude (activation units)")
+            .label_style(("sans-serif", 12))
+            .axis_desc_style(("sans-serif", 13))
+            .draw()
+            .map_err(e2s)?;
+        // stems for every bin (DC left out)
+        chart
+            .draw_series((1..s.bins()).map(|k| {
+                PathElement::new(vec![(s.frequency(k), 0f32), (s.frequency(k), amps[k])], RGBColor(120, 120, 120).stroke_width(1))
+            }))
+            .map_err(e2s)?;
+        for kind in [Kind::Fundamental, Kind::Harmonic, Kind::Intermodulation] {
+            let c = kind_colour(kind);
+            chart
+                .draw_series(self.lattice.of_kind(kind).map(|comp| Circle::new((comp.frequency_hz, amps[comp.bin]), 4, c.filled())))
+                .map_err(e2s)?
+                .label(kind.as_str())
+                .legend(move |(x, y)| Circle::new((x, y), 4, c.filled()));
+        }
+        let mut strongest: Vec<_> = self.lattice.components.iter().filter(|c| amps[c.bin] > top * 0.02).collect();
+        strongest.sort_by(|a, b| amps[b.bin].total_cmp(&amps[a.bin]));
+        chart
+            .draw_series(strongest.into_iter().take(self.labels).map(|c| {
+                Text::new(c.label.clone(), (c.frequency_hz, amps[c.bin] + top * 0.02), ("sans-serif", 12).into_font().color(&kind_colour(c.kind)))
+            }))
+            .map_err(e2s)?;
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 12))
+            .draw()
+            .map_err(e2s)?;
+        Ok(())
+    }
+}
+
+/// Figure of one unit's spectrum.
+pub fn unit_spectrum(spectrum: &Spectrum, unit: usize, lattice: &Lattice, title: &str) -> Result<Figure> {
+    let plot = UnitSpectrumPlot { spectrum, unit, lattice, title: title.to_string(), labels: 10 };
+    render(&format!("spectrum_{}", crate::probe::file_stem(title)), &plot, (900, 420))
+}
+
+/// A viridis-like colour for v in [0, 1].
+pub fn colour_map(v: f64) -> RGBColor {
+    const STOPS: [(u8, u8, u8); 6] = [(68, 1, 84), (65, 68, 135), (42, 120, 142), (34, 168, 132), (122, 209, 81), (253, 231, 37)];
+    let v = if v.is_finite() { v.clamp(0.0, 1.0) } else { 0.0 };
+    let x = v * (STOPS.len() - 1) as f64;
+    let i = (x.floor() as usize).min(STOPS.len() - 2);
+    let f = x - i as f64;
+    let lerp = |a: u8, b: u8| (a as f64 + f * (b as f64 - a as f64)).round() as u8;
+    RGBColor(lerp(STOPS[i].0, STOPS[i + 1].0), lerp(STOPS[i].1, STOPS[i + 1].1), lerp(STOPS[i].2, STOPS[i + 1].2))
+}
+
+/// Taps × components heat map of mean relative amplitude.
+pub struct HeatmapPlot {
+    /// Row labels (taps, top to bottom).
+    pub rows: Vec<String>,
+    /// Column labels (components).
+    pub cols: Vec<String>,
+    /// Values `[rows][cols]` in [0, 1].
+    pub values: Vec<Vec<f64>>,
+    /// Title.
+    pub title: String,
+}
+
+impl Plot for HeatmapPlot {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> std::result::Result<(), String> {
+        let (nr, nc) = (self.rows.len().max(1), self.cols.len().max(1));
+        let (main, bar) = area.split_horizontally(area.dim_in_pixel().0 as i32 - 90);
+        let mut chart = ChartBuilder::on(&main)
+            .caption(&self.title, ("sans-serif", 18))
+            .margin(10)
+            .x_label_area_size(70)
+            .y_label_area_size(210)
+            .build_cartesian_2d(0..nc, 0..nr)
+            .map_err(e2s)?;
+        let rows = self.rows.clone();
+        let cols = self.cols.clone();
+        let step = (nr / 40).max(1);
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_labels(nc)
+            .y_labels(nr / step)
+            .x_label_formatter(&|i| cols.get(*i).cloned().unwrap_or_default())
+            .y_label_formatter(&|i| rows.get(nr.saturating_sub(1 + *i)).cloned().unwrap_or_default())
+            .x_label_style(("sans-serif", 11).into_font().transform(FontTransform::Rotate90))
+            .y_label_style(("sans-serif", 10))
+            .draw()
+            .map_err(e2s)?;
+        chart
+            .draw_series(self.values.iter().enumerate().flat_map(|(r, row)| {
+                row.iter().enumerate().map(move |(c, v)| {
+                    Rectangle::new([(c, nr - 1 - r), (c + 1, nr - r)], colour_map(*v).filled())
+                })
+            }))
+            .map_err(e2s)?;
+        // colour bar
+        let mut cb = ChartBuilder::on(&bar)
+            .margin_top(40)
+            .margin_bottom(80)
+            .margin_right(30)
+            .y_label_area_size(40)
+            .build_cartesian_2d(0..1, 0f64..1f64)
+            .map_err(e2s)?;
+        cb.configure_mesh().disable_mesh().disable_x_axis().y_labels(5).label_style(("sans-serif", 10)).draw().map_err(e2s)?;
+        cb.draw_series((0..100).map(|i| {
+            let v = i as f64 / 100.0;
+            Rectangle::new([(0, v), (1, v + 0.01)], colour_map(v).filled())
+        }))
+        .map_err(e2s)?;
+        Ok(())
+    }
+}
+
+/// Mean relative amplitude (÷ each unit's strongest component) of every
+/// lattice component of order ≤ 3, per tap, over units and images.
+pub fn tap_component_heatmap(results: &Results) -> Result<Figure> {
+    let lat = &results.lattice;
+    let mut comps: Vec<usize> = (0..lat.components.len()).filter(|&i| lat.components[i].order <= 3).collect();
+    comps.sort_by(|&a, &b| {
+        let (ca, cb) = (&lat.components[a], &lat.components[b]);
+        (ca.kind, ca.order, ca.bin).cmp(&(cb.kind, cb.order, cb.bin))
+    });
+    let first = results.images.first().ok_or_else(|| Error::Data("no images".into()))?;
+    let mut values = Vec::new();
+    for ti in 0..first.taps.len() {
+        let mut sums = vec![0f64; comps.len()];
+        let mut n = 0usize;
+        for img in &results.images {
+            for unit in &img.taps[ti].components {
+                n += 1;
+                for (j, &c) in comps.iter().enumerate() {
+                    sums[j] += unit[c].relative as f64;
+                }
+            }
+        }
+        values.push(sums.iter().map(|s| s / n.max(1) as f64).collect());
+    }
+    let plot = HeatmapPlot {
+        rows: first.taps.iter().map(|t| short_tap(&t.tap.info.name)).collect(),
+        cols: comps.iter().map(|&c| format!("{} ({} Hz)", lat.components[c].label, lat.components[c].frequency_hz)).collect(),
+        values,
+        title: "mean relative amplitude per tap and component".into(),
+    };
+    let h = (first.taps.len() as u32 * 9 + 220).clamp(420, 1400);
+    render("tap_component_heatmap", &plot, (1000, h))
+}
+
+fn short_tap(name: &str) -> String {
+    let s = name.trim_start_matches('/');
+    if s.chars().count() > 34 {
+        format!("…{}", s.chars().rev().take(33).collect::<Vec<_>>().into_iter().rev().collect::<String>())
+    } else {
+        s.to_string()
+    }
+}
+
+/// Per-tap lines against depth.
+pub struct LayerProfilePlot {
+    /// x labels (tap names).
+    pub taps: Vec<String>,
+    /// (series name, values per tap, colour).
+    pub series: Vec<(String, Vec<f64>, RGBColor)>,
+    /// Title.
+    pub title: String,
+    /// y axis label.
+    pub y_desc: String,
+}
+
+impl Plot for LayerProfilePlot {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> std::result::Result<(), String> {
+        let n = self.taps.len().max(1);
+        let ymax = self
+            .series
+            .iter()
+            .flat_map(|s| s.1.iter().copied())
+            .filter(|v| v.is_finite())
+            .fold(0f64, f64::max)
+            .max(1e-9)
+            * 1.1;
+        let mut chart = ChartBuilder::on(area)
+            .caption(&self.title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0f64..(n as f64 - 0.5).max(1.0), 0f64..ymax)
+            .map_err(e2s)?;
+        chart
+            .configure_mesh()
+            .x_desc("tap (graph order: input → output)")
+            .y_desc(&self.y_desc)
+            .label_style(("sans-serif", 12))
+            .axis_desc_style(("sans-serif", 13))
+            .draw()
+            .map_err(e2s)?;
+        for (name, vals, colour) in &self.series {
+            let c = *colour;
+            let pts: Vec<(f64, f64)> =
+                vals.iter().enumerate().filter(|(_, v)| v.is_finite()).map(|(i, v)| (i as f64, *v)).collect();
+            chart
+                .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
+                .map_err(e2s)?
+                .label(name.clone())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+            chart.draw_series(pts.into_iter().map(|p| Circle::new(p, 3, c.filled()))).map_err(e2s)?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 12))
+            .draw()
+            .map_err(e2s)?;
+        Ok(())
+    }
+}
+
+/// Share of units with at least one significant IM, mean IM power share and
+/// mean integration index per tap, in graph order.
+pub fn layer_profile(results: &Results) -> Result<Figure> {
+    let first = results.images.first().ok_or_else(|| Error::Data("no images".into()))?;
+    let (mut with_im, mut share, mut integ) = (vec![], vec![], vec![]);
+    for ti in 0..first.taps.len() {
+        let all: Vec<&crate::metrics::UnitScores> = results.images.iter().flat_map(|i| i.taps[ti].scores.iter()).collect();
+        let n = all.len().max(1) as f64;
+        with_im.push(all.iter().filter(|s| s.significant_im > 0).count() as f64 / n);
+        share.push(mean_finite(all.iter().map(|s| s.share_im)));
+        integ.push(mean_finite(all.iter().map(|s| s.integration)));
+    }
+    let plot = LayerProfilePlot {
+        taps: first.taps.iter().map(|t| t.tap.info.name.clone()).collect(),
+        series: vec![
+            ("share of units with a significant IM".into(), with_im, kind_colour(Kind::Intermodulation)),
+            ("mean integration index IM/(tag+IM)".into(), integ, RGBColor(148, 103, 189)),
+            ("mean IM share of AC power".into(), share, RGBColor(255, 127, 14)),
+        ],
+        title: "where intermodulation appears, by depth".into(),
+        y_desc: "fraction".into(),
+    };
+    render("layer_profile", &plot, (1000, 420))
+}
+
+/// Mean of the finite values (NaN if none).
+pub fn mean_finite(it: impl Iterator<Item = f64>) -> f64 {
+    let (s, n) = it.filter(|v| v.is_finite()).fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    if n == 0 {
+        f64::NAN
+    } else {
+        s / n as f64
+    }
+}
+
+/// α(t) of every part over the window.
+pub struct AlphaPlot<'a> {
+    /// The stimulus.
+    pub stimulus: &'a Stimulus,
+}
+
+impl Plot for AlphaPlot<'_> {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> std::result::Result<(), String> {
+        let d = self.stimulus.design();
+        let secs = d.frames as f64 / d.fs_hz;
+        let (lo, hi) = d.tags.iter().fold((f64::MAX, f64::MIN), |(lo, hi), t| (lo.min(t.mean - t.depth), hi.max(t.mean + t.depth)));
+        let mut chart = ChartBuilder::on(area)
+            .caption(format!("modulation α(t) per part ({} frames at {} frames/s)", d.frames, d.fs_hz), ("sans-serif", 16))
+            .margin(10)
+            .x_label_area_size(36)
+            .y_label_area_size(50)
+            .build_cartesian_2d(0f64..secs, (lo - 0.05)..(hi + 0.05))
+            .map_err(e2s)?;
+        chart.configure_mesh().x_desc("time (s)").y_desc("α").label_style(("sans-serif", 12)).draw().map_err(e2s)?;
+        let palette = [RGBColor(31, 119, 180), RGBColor(255, 127, 14), RGBColor(44, 160, 44), RGBColor(214, 39, 40), RGBColor(148, 103, 189), RGBColor(140, 86, 75)];
+        for (k, (tag, part)) in d.tags.iter().zip(self.stimulus.parts()).enumerate() {
+            let c = palette[k % palette.len()];
+            let pts: Vec<(f64, f64)> = (0..d.frames).map(|i| (i as f64 / d.fs_hz, tag.alpha(i as f64 / d.fs_hz))).collect();
+            chart
+                .draw_series(LineSeries::new(pts, c.stroke_width(2)))
+                .map_err(e2s)?
+                .label(format!("{} at {} Hz", part.name, tag.frequency_hz))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 12))
+            .draw()
+            .map_err(e2s)?;
+        Ok(())
+    }
+}
+
+/// α(t) traces of a stimulus.
+pub fn alpha_traces(stimulus: &Stimulus) -> Result<Figure> {
+    render("alpha_traces", &AlphaPlot { stimulus }, (900, 300))
+}
+
+/// The parts (tinted) and `n` frames spread over one period, side by side,
+/// as a PNG (and an SVG that embeds it).
+pub fn stimulus_strip(stimulus: &Stimulus, n: usize) -> Result<Figure> {
+    let base = stimulus.image();
+    let (w, h) = (base.width as u32, base.height as u32);
+    let n = n.max(1);
+    let gap = 6u32;
+    let mut canvas = image::RgbImage::from_pixel((w + gap) * (n as u32 + 1) - gap, h, image::Rgb([255, 255, 255]));
+    // tinted parts
+    let mut tinted = base.to_rgb8();
+    let palette = [[31u8, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189], [140, 86, 75]];
+    for (k, part) in stimulus.parts().iter().enumerate() {
+        let c = palette[k % palette.len()];
+        for &p in &part.pixels {
+            let px = tinted.get_pixel_mut((p % base.width) as u32, (p / base.width) as u32);
+            for ch in 0..3 {
+                px.0[ch] = ((px.0[ch] as u16 + c[ch] as u16) / 2) as u8;
+            }
+        }
+    }
+    image::imageops::overlay(&mut canvas, &tinted, 0, 0);
+    let period = stimulus.design().period_frames();
+    for j in 0..n {
+        let i = j * period / n;
+        let frame = stimulus.frame(i).to_rgb8();
+        image::imageops::overlay(&mut canvas, &frame, ((w + gap) * (j as u32 + 1)) as i64, 0);
+    }
+    let png = encode_png(&canvas)?;
+    let fig = Figure { name: "stimulus".into(), svg: String::new(), png, size: (canvas.width(), canvas.height()) };
+    let svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\"><image href=\"{}\" width=\"{}\" height=\"{}\"/></svg>",
+        fig.size.0,
+        fig.size.1,
+        fig.png_data_uri(),
+        fig.size.0,
+        fig.size.1
+    );
+    Ok(Figure { svg, ..fig })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stimulus::Design;
+
+    #[test]
+    fn a_spectrum_figure_renders_to_svg_and_png() {
+        let d = Design::paper();
+        let lat = Lattice::new(&d, 3);
+        let frames: Vec<f32> = (0..240)
+            .map(|i| {
+                let t = i as f64 / 120.0;
+                ((2.0 * std::f64::consts::PI * 6.0 * t).sin() + (2.0 * std::f64::consts::PI * 7.5 * t).sin()).max(0.0) as f32
+            })
+            .collect();
+        let s = Spectrum::from_activations(&frames, 240, 1, 120.0).unwrap();
+        let fig = unit_spectrum(&s, 0, &lat, "relu unit").unwrap();
+        assert!(fig.svg.starts_with("<svg") && fig.svg.contains("f1+f2"), "labels missing");
+        assert_eq!(&fig.png[1..4], b"PNG");
+        let decoded = image::load_from_memory(&fig.png).unwrap();
+        assert_eq!((decoded.width(), decoded.height()), (900, 420));
+    }
+
+    #[test]
+    fn colour_map_runs_from_dark_to_light() {
+        let lum = |c: RGBColor| c.0 as u32 + c.1 as u32 + c.2 as u32;
+        assert!(lum(colour_map(0.0)) < lum(colour_map(0.5)) && lum(colour_map(0.5)) < lum(colour_map(1.0)));
+        assert_eq!(colour_map(f64::NAN), colour_map(0.0));
+    }
+}

@@ -1,0 +1,316 @@
+//! Results as Polars DataFrames, in long format.
+//!
+//! In: [`Results`]. Out: three tables, each with the design as columns
+//! (`model`, `parts`, `modulation`, `fs_hz`, `frames`, `freqs_hz`, `depth`):
+//!
+//! - [`spectra`] — one row per (image, tap, unit, bin): `frequency_hz`,
+//!   `amplitude` (activation units, single-sided), `phase` (radians),
+//!   `component` (lattice label or null), `kind`.
+//! - [`components`] — one row per (image, tap, unit, lattice component):
+//!   `amplitude`, `phase`, `relative` (÷ unit's strongest component), `snr`,
+//!   `bca`, `z` (neighbour preset in `preset`), `significant`, `order`,
+//!   `collisions`, `aliased`.
+//! - [`scores`] — one row per (image, tap, unit): the unit scores of
+//!   [`crate::metrics`] (`tagged_f1`, `tagged_f2`, …, `tagged_total`, `im`,
+//!   the power shares, `selectivity`, `integration`, `authors_snr`,
+//!   `significant_im`, `significant_tagged`, `dc`).
+//!
+//! Every table also carries `tap`, `op` (ONNX op type) and `depth` (node
+//! position in the graph) so that group-bys by layer are one call.
+
+use polars::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::experiment::{ImageResult, Results};
+
+fn pl(e: PolarsError) -> Error {
+    Error::Data(format!("table: {e}"))
+}
+
+/// Design columns repeated on every row.
+fn design_columns(results: &Results, height: usize) -> Vec<Column> {
+    let d = &results.design;
+    let freqs = d.frequencies().iter().map(|f| f.to_string()).collect::<Vec<_>>().join(",");
+    let depth = d.tags.first().map(|t| t.depth).unwrap_or(f64::NAN);
+    let s = |name: &str, v: &str| Column::new_scalar(name.into(), Scalar::new(DataType::String, AnyValue::StringOwned(v.into())), height);
+    vec![
+        s("model", &results.model),
+        s("parts", &d.layout.name()),
+        s("modulation", &d.modulation.to_string()),
+        Column::new_scalar("fs_hz".into(), Scalar::new(DataType::Float64, AnyValue::Float64(d.fs_hz)), height),
+        Column::new_scalar("frames".into(), Scalar::new(DataType::UInt32, AnyValue::UInt32(d.frames as u32)), height),
+        s("freqs_hz", &freqs),
+        Column::new_scalar("depth".into(), Scalar::new(DataType::Float64, AnyValue::Float64(depth)), height),
+    ]
+}
+
+fn frame(results: &Results, mut cols: Vec<Column>) -> Result<DataFrame> {
+    let height = cols.first().map(|c| c.len()).unwrap_or(0);
+    cols.extend(design_columns(results, height));
+    DataFrame::new(height, cols).map_err(pl)
+}
+
+/// Spectra of one image: one row per (tap, unit, bin).
+pub fn spectra_of(results: &Results, image: &ImageResult) -> Result<DataFrame> {
+    let rows: usize = image.taps.iter().map(|t| t.spectrum.units * t.spectrum.bins()).sum();
+    let (mut tap, mut unit, mut bin, mut freq) = (Vec::with_capacity(rows), Vec::with_capacity(rows), Vec::with_capacity(rows), Vec::with_capacity(rows));
+    let (mut amp, mut phase, mut comp, mut kind) = (Vec::with_capacity(rows), Vec::with_capacity(rows), Vec::with_capacity(rows), Vec::with_capacity(rows));
+    let labels: Vec<Option<&str>> = (0..results.design.bins())
+        .map(|k| results.lattice.at_bin(k).map(|c| c.label.as_str()))
+        .collect();
+    let kinds: Vec<Option<&str>> =
+        (0..results.design.bins()).map(|k| results.lattice.at_bin(k).map(|c| c.kind.as_str())).collect();
+    for t in &image.taps {
+        let s = &t.spectrum;
+        for u in 0..s.units {
+            for k in 0..s.bins() {
+                tap.push(t.tap.info.name.as_str());
+                unit.push(u as u32);
+                bin.push(k as u32);
+                freq.push(s.frequency(k));
+                amp.push(s.amp(u, k));
+                phase.push(s.unit_phase(u)[k]);
+                comp.push(labels[k]);
+                kind.push(kinds[k]);
+            }
+        }
+    }
+    let n = tap.len();
+    frame(
+        results,
+        vec![
+            Column::new_scalar("image".into(), Scalar::new(DataType::String, AnyValue::StringOwned(image.image.as_str().into())), n),
+            Column::new("tap".into(), tap),
+            Column::new("unit".into(), unit),
+            Column::new("bin".into(), bin),
+            Column::new("frequency_hz".into(), freq),
+            Column::new("amplitude".into(), amp),
+            Column::new("phase".into(), phase),
+            Column::new("component".into(), comp),
+            Column::new("kind".into(), kind),
+        ],
+    )
+}
+
+/// Spectra of every image (can be large: units × bins × images rows).
+pub fn spectra(results: &Results) -> Result<DataFrame> {
+    let mut out: Option<DataFrame> = None;
+    for img in &results.images {
+        let df = spectra_of(results, img)?;
+        match &mut out {
+            None => out = Some(df),
+            Some(o) => {
+                o.vstack_mut_owned(df).map_err(pl)?;
+            }
+        }
+    }
+    out.ok_or_else(|| Error::Data("no images in the results".into()))
+}
+
+/// Lattice components of every unit: one row per (image, tap, unit, component).
+pub fn components(results: &Results) -> Result<DataFrame> {
+    let lat = &results.lattice;
+    let mut c = ColumnsBuilder::default();
+    for img in &results.images {
+        for t in &img.taps {
+            for (u, metrics) in t.components.iter().enumerate() {
+                for m in metrics {
+                    let comp = &lat.components[m.component];
+                    c.image.push(img.image.clone());
+                    c.tap.push(t.tap.info.name.clone());
+                    c.op.push(t.tap.info.op.clone());
+                    c.depth.push(t.tap.info.depth as u32);
+                    c.unit.push(u as u32);
+                    c.component.push(comp.label.clone());
+                    c.kind.push(comp.kind.as_str());
+                    c.order.push(comp.order);
+                    c.bin.push(comp.bin as u32);
+                    c.freq.push(comp.frequency_hz);
+                    c.amp.push(m.amplitude);
+                    c.phase.push(m.phase);
+                    c.relative.push(m.relative);
+                    c.snr.push(m.neighbours.snr);
+                    c.bca.push(m.neighbours.bca);
+                    c.z.push(m.neighbours.z);
+                    c.significant.push(m.significant);
+                    c.collisions.push(comp.collisions.join(" "));
+                    c.aliased.push(comp.aliased);
+                }
+            }
+        }
+    }
+    let n = c.image.len();
+    frame(
+        results,
+        vec![
+            Column::new("image".into(), c.image),
+            Column::new("tap".into(), c.tap),
+            Column::new("op".into(), c.op),
+            Column::new("depth".into(), c.depth),
+            Column::new("unit".into(), c.unit),
+            Column::new("component".into(), c.component),
+            Column::new("kind".into(), c.kind),
+            Column::new("order".into(), c.order),
+            Column::new("bin".into(), c.bin),
+            Column::new("frequency_hz".into(), c.freq),
+            Column::new("amplitude".into(), c.amp),
+            Column::new("phase".into(), c.phase),
+            Column::new("relative".into(), c.relative),
+            Column::new("snr".into(), c.snr),
+            Column::new("bca".into(), c.bca),
+            Column::new("z".into(), c.z),
+            Column::new("significant".into(), c.significant),
+            Column::new("collisions".into(), c.collisions),
+            Column::new("aliased".into(), c.aliased),
+            Column::new_scalar(
+                "preset".into(),
+                Scalar::new(DataType::String, AnyValue::StringOwned(results.analysis.preset.name().into())),
+                n,
+            ),
+        ],
+    )
+}
+
+#[derive(Default)]
+struct ColumnsBuilder {
+    image: Vec<String>,
+    tap: Vec<String>,
+    op: Vec<String>,
+    depth: Vec<u32>,
+    unit: Vec<u32>,
+    component: Vec<String>,
+    kind: Vec<&'static str>,
+    order: Vec<u32>,
+    bin: Vec<u32>,
+    freq: Vec<f64>,
+    amp: Vec<f32>,
+    phase: Vec<f32>,
+    relative: Vec<f32>,
+    snr: Vec<f64>,
+    bca: Vec<f64>,
+    z: Vec<f64>,
+    significant: Vec<bool>,
+    collisions: Vec<String>,
+    aliased: Vec<bool>,
+}
+
+/// Unit scores: one row per (image, tap, unit).
+pub fn scores(results: &Results) -> Result<DataFrame> {
+    let n_tags = results.design.tags.len();
+    let (mut image, mut tap, mut op, mut depth, mut unit) = (vec![], vec![], vec![], vec![], vec![]);
+    let mut tagged: Vec<Vec<f64>> = vec![vec![]; n_tags];
+    let mut cols: [Vec<f64>; 10] = Default::default();
+    let (mut sig_im, mut sig_tag) = (vec![], vec![]);
+    for img in &results.images {
+        for t in &img.taps {
+            for (u, s) in t.scores.iter().enumerate() {
+                image.push(img.image.clone());
+                tap.push(t.tap.info.name.clone());
+                op.push(t.tap.info.op.clone());
+                depth.push(t.tap.info.depth as u32);
+                unit.push(u as u32);
+                for (k, v) in s.tagged.iter().enumerate().take(n_tags) {
+                    tagged[k].push(*v);
+                }
+                for (col, v) in cols.iter_mut().zip([
+                    s.tagged_total,
+                    s.im,
+                    s.share_fundamental,
+                    s.share_harmonic,
+                    s.share_im,
+                    s.share_other,
+                    s.selectivity,
+                    s.integration,
+                    s.authors_snr,
+                    s.dc,
+                ]) {
+                    col.push(v);
+                }
+                sig_im.push(s.significant_im as u32);
+                sig_tag.push(s.significant_tagged as u32);
+            }
+        }
+    }
+    let mut columns = vec![
+        Column::new("image".into(), image),
+        Column::new("tap".into(), tap),
+        Column::new("op".into(), op),
+        Column::new("depth".into(), depth),
+        Column::new("unit".into(), unit),
+    ];
+    for (k, v) in tagged.into_iter().enumerate() {
+        columns.push(Column::new(format!("tagged_f{}", k + 1).into(), v));
+    }
+    let names = [
+        "tagged_total",
+        "im",
+        "share_fundamental",
+        "share_harmonic",
+        "share_im",
+        "share_other",
+        "selectivity",
+        "integration",
+        "authors_snr",
+        "dc",
+    ];
+    for (name, v) in names.iter().zip(cols) {
+        columns.push(Column::new((*name).into(), v));
+    }
+    columns.push(Column::new("significant_im".into(), sig_im));
+    columns.push(Column::new("significant_tagged".into(), sig_tag));
+    frame(results, columns)
+}
+
+/// Per-tap summary (mean over units and images): one row per tap in graph
+/// order with `units`, `share_units_with_im` (units with at least one
+/// significant IM), mean `tagged_total`, `im`, `share_im`, `integration`.
+pub fn layer_summary(results: &Results) -> Result<DataFrame> {
+    let mut rows: Vec<(String, String, u32, u32, f64, f64, f64, f64, f64)> = Vec::new();
+    if let Some(first) = results.images.first() {
+        for (ti, t) in first.taps.iter().enumerate() {
+            let (mut n, mut with_im, mut tagged, mut im, mut share, mut integ, mut integ_n) = (0usize, 0usize, 0.0, 0.0, 0.0, 0.0, 0usize);
+            for img in &results.images {
+                for s in &img.taps[ti].scores {
+                    n += 1;
+                    with_im += usize::from(s.significant_im > 0);
+                    tagged += s.tagged_total;
+                    im += s.im;
+                    if s.share_im.is_finite() {
+                        share += s.share_im;
+                    }
+                    if s.integration.is_finite() {
+                        integ += s.integration;
+                        integ_n += 1;
+                    }
+                }
+            }
+            let nf = n.max(1) as f64;
+            rows.push((
+                t.tap.info.name.clone(),
+                t.tap.info.op.clone(),
+                t.tap.info.depth as u32,
+                t.spectrum.units as u32,
+                with_im as f64 / nf,
+                tagged / nf,
+                im / nf,
+                share / nf,
+                if integ_n > 0 { integ / integ_n as f64 } else { f64::NAN },
+            ));
+        }
+    }
+    let col = |name: &str, f: &dyn Fn(&(String, String, u32, u32, f64, f64, f64, f64, f64)) -> f64| {
+        Column::new(name.into(), rows.iter().map(f).collect::<Vec<f64>>())
+    };
+    let columns = vec![
+        Column::new("tap".into(), rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>()),
+        Column::new("op".into(), rows.iter().map(|r| r.1.clone()).collect::<Vec<_>>()),
+        Column::new("depth".into(), rows.iter().map(|r| r.2).collect::<Vec<_>>()),
+        Column::new("units".into(), rows.iter().map(|r| r.3).collect::<Vec<_>>()),
+        col("share_units_with_im", &|r| r.4),
+        col("mean_tagged_total", &|r| r.5),
+        col("mean_im", &|r| r.6),
+        col("mean_share_im", &|r| r.7),
+        col("mean_integration", &|r| r.8),
+    ];
+    frame(results, columns)
+}
