@@ -1,7 +1,7 @@
 //! Results as Polars DataFrames, in long format.
 //!
 //! In: [`Results`]. Out: three tables, each with the design as columns
-//! (`model`, `parts`, `modulation`, `fs_hz`, `frames`, `freqs_hz`, `depth`):
+//! (`model`, `parts`, `modulation`, `fs_hz`, `frames`, `freqs_hz`, `mod_depth`):
 //!
 //! - [`spectra`] — one row per (image, tap, unit, bin): `frequency_hz`,
 //!   `amplitude` (activation units, single-sided), `phase` (radians),
@@ -15,8 +15,9 @@
 //!   the power shares, `selectivity`, `integration`, `authors_snr`,
 //!   `significant_im`, `significant_tagged`, `dc`).
 //!
-//! Every table also carries `tap`, `op` (ONNX op type) and `depth` (node
-//! position in the graph) so that group-bys by layer are one call.
+//! Every table also carries `tap`, `op` (ONNX op type) and `depth` (the
+//! node's position in the graph, input → output) so that group-bys by layer
+//! are one call; the modulation depth d is `mod_depth`.
 
 use polars::prelude::*;
 
@@ -40,7 +41,7 @@ fn design_columns(results: &Results, height: usize) -> Vec<Column> {
         Column::new_scalar("fs_hz".into(), Scalar::new(DataType::Float64, AnyValue::Float64(d.fs_hz)), height),
         Column::new_scalar("frames".into(), Scalar::new(DataType::UInt32, AnyValue::UInt32(d.frames as u32)), height),
         s("freqs_hz", &freqs),
-        Column::new_scalar("depth".into(), Scalar::new(DataType::Float64, AnyValue::Float64(depth)), height),
+        Column::new_scalar("mod_depth".into(), Scalar::new(DataType::Float64, AnyValue::Float64(depth)), height),
     ]
 }
 

@@ -55,7 +55,10 @@ fn run_taps(
     let input = Tensor::from_shape(&[BATCH, c, h, w], input).unwrap();
     let outputs = plan.run(tvec!(input.into_tvalue())).unwrap();
     assert_eq!(outputs.len(), taps.len());
-    outputs.iter().map(|t| t.to_plain_array_view::<f32>().unwrap().to_owned()).collect()
+    outputs
+        .iter()
+        .map(|t| t.to_plain_array_view::<f32>().unwrap().to_owned())
+        .collect()
 }
 
 fn assert_close(got: f32, want: f64, what: &str) {
@@ -78,14 +81,22 @@ fn assert_all_close(got: &tract_ndarray::ArrayD<f32>, want: &[f64], shape: &[usi
 /// Per-item mean over C, H, W of the flattened `[BATCH, ...]` input.
 fn item_means(input: &[f32]) -> Vec<f64> {
     let per_item = input.len() / BATCH;
-    input.chunks(per_item).map(|x| x.iter().map(|&v| v as f64).sum::<f64>() / per_item as f64).collect()
+    input
+        .chunks(per_item)
+        .map(|x| x.iter().map(|&v| v as f64).sum::<f64>() / per_item as f64)
+        .collect()
 }
 
 #[test]
 fn identity_tap_copies_the_input() {
     let shape = (3, 4, 5);
     let input = test_input(shape.0, shape.1, shape.2);
-    let out = run_taps(&onnx_models::identity_model(3, 4, 5), shape, &["ident"], &input);
+    let out = run_taps(
+        &onnx_models::identity_model(3, 4, 5),
+        shape,
+        &["ident"],
+        &input,
+    );
     let want: Vec<f64> = input.iter().map(|&x| x as f64).collect();
     assert_all_close(&out[0], &want, &[BATCH, 3, 4, 5], "ident");
 }
@@ -94,7 +105,12 @@ fn identity_tap_copies_the_input() {
 fn square_tap_is_elementwise_square() {
     let shape = (2, 3, 4);
     let input = test_input(shape.0, shape.1, shape.2);
-    let out = run_taps(&onnx_models::square_model(2, 3, 4), shape, &["square"], &input);
+    let out = run_taps(
+        &onnx_models::square_model(2, 3, 4),
+        shape,
+        &["square"],
+        &input,
+    );
     let want: Vec<f64> = input.iter().map(|&x| (x as f64).powi(2)).collect();
     assert_all_close(&out[0], &want, &[BATCH, 2, 3, 4], "square");
 }
@@ -130,7 +146,10 @@ fn relu_of_mean_taps() {
     let shifted: Vec<f64> = means.iter().map(|m| m - threshold as f64).collect();
     let relu: Vec<f64> = shifted.iter().map(|s| s.max(0.0)).collect();
     // The input is designed so that one item is above the threshold and one below.
-    assert!(shifted[0] > 0.05 && shifted[1] < -0.05, "test input not informative: {shifted:?}");
+    assert!(
+        shifted[0] > 0.05 && shifted[1] < -0.05,
+        "test input not informative: {shifted:?}"
+    );
     assert_all_close(&out[0], &means, &[BATCH, 1, 1, 1], "gmean");
     assert_all_close(&out[1], &shifted, &[BATCH, 1, 1, 1], "shift");
     assert_all_close(&out[2], &relu, &[BATCH, 1, 1, 1], "relu");
@@ -220,8 +239,10 @@ fn conv_relu_taps() {
     assert_all_close(&out[1], &relu, &[BATCH, oc, h, w], "relu");
 
     // pool: spatial mean of relu per (item, channel); flatten: same values, rank 2.
-    let pool: Vec<f64> =
-        relu.chunks(h * w).map(|plane| plane.iter().sum::<f64>() / (h * w) as f64).collect();
+    let pool: Vec<f64> = relu
+        .chunks(h * w)
+        .map(|plane| plane.iter().sum::<f64>() / (h * w) as f64)
+        .collect();
     assert_all_close(&out[2], &pool, &[BATCH, oc, 1, 1], "pool");
     assert_all_close(&out[3], &pool, &[BATCH, oc], "flatten");
 
@@ -231,7 +252,11 @@ fn conv_relu_taps() {
         .flat_map(|feat| {
             (0..N_CLASSES).map(|k| {
                 fb[k] as f64
-                    + feat.iter().enumerate().map(|(j, f)| fw[k * oc + j] as f64 * f).sum::<f64>()
+                    + feat
+                        .iter()
+                        .enumerate()
+                        .map(|(j, f)| fw[k * oc + j] as f64 * f)
+                        .sum::<f64>()
             })
         })
         .collect();
@@ -255,10 +280,17 @@ fn conv_weights_are_deterministic_and_seeded() {
 fn default_outputs_and_symbolic_batch() {
     let (c, h, w) = (2, 3, 3);
     let dir = tempfile::tempdir().unwrap();
-    let path = onnx_models::write_model(dir.path(), "conv.onnx", &onnx_models::conv_relu_model(c, h, w, 3, 1));
+    let path = onnx_models::write_model(
+        dir.path(),
+        "conv.onnx",
+        &onnx_models::conv_relu_model(c, h, w, 3, 1),
+    );
     let model = tract_onnx::onnx().model_for_path(&path).unwrap();
     let input_fact = format!("{:?}", model.input_fact(0).unwrap());
-    assert!(input_fact.contains("batch"), "input fact not symbolic: {input_fact}");
+    assert!(
+        input_fact.contains("batch"),
+        "input fact not symbolic: {input_fact}"
+    );
     let outputs = model.output_outlets().unwrap().to_vec();
     assert_eq!(outputs.len(), 1);
     assert_eq!(model.outlet_label(outputs[0]), Some(LOGITS_NAME));
@@ -283,8 +315,11 @@ fn node_names_labels_and_op_names() {
     // The raw protobuf round-trips with the intended names and op types.
     let proto = tract_onnx::onnx().proto_model_for_path(&path).unwrap();
     let graph = proto.graph.as_ref().unwrap();
-    let nodes: Vec<(&str, &str)> =
-        graph.node.iter().map(|n| (n.name.as_str(), n.op_type.as_str())).collect();
+    let nodes: Vec<(&str, &str)> = graph
+        .node
+        .iter()
+        .map(|n| (n.name.as_str(), n.op_type.as_str()))
+        .collect();
     assert_eq!(
         nodes,
         [
@@ -314,6 +349,12 @@ fn node_names_labels_and_op_names() {
     assert_eq!(op_name("conv"), "ConvHir");
     assert_eq!(op_name("relu"), "Clip");
     for node in model.nodes() {
-        eprintln!("{:>3} {:<12} {:<20} {:?}", node.id, node.name, node.op.name(), node.outputs.len());
+        eprintln!(
+            "{:>3} {:<12} {:<20} {:?}",
+            node.id,
+            node.name,
+            node.op.name(),
+            node.outputs.len()
+        );
     }
 }

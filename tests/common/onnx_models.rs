@@ -28,8 +28,8 @@ use std::path::{Path, PathBuf};
 use prost::Message;
 use tract_onnx::pb::{
     attribute_proto::AttributeType, tensor_proto::DataType, tensor_shape_proto::dimension,
-    tensor_shape_proto::Dimension, type_proto, AttributeProto, GraphProto, ModelProto,
-    NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
+    tensor_shape_proto::Dimension, type_proto, AttributeProto, GraphProto, ModelProto, NodeProto,
+    OperatorSetIdProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
 };
 
 /// ONNX operator set the models are written against (default domain).
@@ -86,7 +86,15 @@ pub fn mean_square_model(channels: usize, height: usize, width: usize) -> Vec<u8
         node("gmean_sq", "Mul", &[&gmean_out, &gmean_out], vec![]),
     ];
     let output = value_info(&out_name("gmean_sq"), per_item_scalar_shape());
-    encode("mean_square", channels, height, width, nodes, vec![], output)
+    encode(
+        "mean_square",
+        channels,
+        height,
+        width,
+        nodes,
+        vec![],
+        output,
+    )
 }
 
 /// `input → gmean → shift → relu → relu_out`.
@@ -97,12 +105,7 @@ pub fn mean_square_model(channels: usize, height: usize, width: usize) -> Vec<u8
 ///   scalar f32 initializer): `mean − threshold`, shape `[B, 1, 1, 1]`.
 /// * Tap `"relu"` (`Relu(shift_out)`): `max(mean − threshold, 0)`,
 ///   shape `[B, 1, 1, 1]`.
-pub fn relu_of_mean_model(
-    channels: usize,
-    height: usize,
-    width: usize,
-    threshold: f32,
-) -> Vec<u8> {
+pub fn relu_of_mean_model(channels: usize, height: usize, width: usize, threshold: f32) -> Vec<u8> {
     let nodes = vec![
         global_mean_node(),
         node("shift", "Sub", &[&out_name("gmean"), "threshold"], vec![]),
@@ -110,7 +113,15 @@ pub fn relu_of_mean_model(
     ];
     let initializers = vec![f32_tensor("threshold", &[], vec![threshold])];
     let output = value_info(&out_name("relu"), per_item_scalar_shape());
-    encode("relu_of_mean", channels, height, width, nodes, initializers, output)
+    encode(
+        "relu_of_mean",
+        channels,
+        height,
+        width,
+        nodes,
+        initializers,
+        output,
+    )
 }
 
 /// A very small CNN classifier:
@@ -135,7 +146,7 @@ pub fn conv_relu_model(
     out_channels: usize,
     seed: u64,
 ) -> Vec<u8> {
-    let (mut conv_w, conv_b) = conv_relu_weights(out_channels, channels, seed); conv_w.reverse();
+    let (conv_w, conv_b) = conv_relu_weights(out_channels, channels, seed);
     let (fc_w, fc_b) = fc_weights(out_channels, seed);
     let (oc, ic) = (out_channels as i64, channels as i64);
 
@@ -162,7 +173,12 @@ pub fn conv_relu_model(
         ),
         node("relu", "Relu", &[&out_name("conv")], vec![]),
         node("pool", "GlobalAveragePool", &[&out_name("relu")], vec![]),
-        node("flatten", "Flatten", &[&out_name("pool")], vec![attr_int("axis", 1)]),
+        node(
+            "flatten",
+            "Flatten",
+            &[&out_name("pool")],
+            vec![attr_int("axis", 1)],
+        ),
         fc,
     ];
     let initializers = vec![
@@ -171,9 +187,16 @@ pub fn conv_relu_model(
         f32_tensor("fc_weight", &[N_CLASSES as i64, oc], fc_w),
         f32_tensor("fc_bias", &[N_CLASSES as i64], fc_b),
     ];
-    let output =
-        value_info(LOGITS_NAME, vec![batch_dim(), fixed_dim(N_CLASSES)]);
-    encode("conv_relu", channels, height, width, nodes, initializers, output)
+    let output = value_info(LOGITS_NAME, vec![batch_dim(), fixed_dim(N_CLASSES)]);
+    encode(
+        "conv_relu",
+        channels,
+        height,
+        width,
+        nodes,
+        initializers,
+        output,
+    )
 }
 
 /// The weights and bias of the `"conv"` node of [`conv_relu_model`].
@@ -182,9 +205,15 @@ pub fn conv_relu_model(
 /// in_channels, 3, 3]` (index `((o * in_channels + i) * 3 + ky) * 3 + kx`),
 /// values in `[-0.5, 0.5)`; `bias` has `out_channels` values in `[-0.1, 0.1)`.
 /// Deterministic in `seed` (an LCG; no `rand`).
-pub fn conv_relu_weights(out_channels: usize, in_channels: usize, seed: u64) -> (Vec<f32>, Vec<f32>) {
+pub fn conv_relu_weights(
+    out_channels: usize,
+    in_channels: usize,
+    seed: u64,
+) -> (Vec<f32>, Vec<f32>) {
     let mut rng = Lcg::new(seed);
-    let weights = (0..out_channels * in_channels * 9).map(|_| 0.5 * rng.next_signed()).collect();
+    let weights = (0..out_channels * in_channels * 9)
+        .map(|_| 0.5 * rng.next_signed())
+        .collect();
     let bias = (0..out_channels).map(|_| 0.1 * rng.next_signed()).collect();
     (weights, bias)
 }
@@ -197,7 +226,9 @@ pub fn conv_relu_weights(out_channels: usize, in_channels: usize, seed: u64) -> 
 /// Drawn from a stream independent of [`conv_relu_weights`] for the same seed.
 pub fn fc_weights(in_features: usize, seed: u64) -> (Vec<f32>, Vec<f32>) {
     let mut rng = Lcg::new(seed ^ 0x5EED_FC00_D00D_F00D);
-    let weights = (0..N_CLASSES * in_features).map(|_| 0.5 * rng.next_signed()).collect();
+    let weights = (0..N_CLASSES * in_features)
+        .map(|_| 0.5 * rng.next_signed())
+        .collect();
     let bias = (0..N_CLASSES).map(|_| 0.1 * rng.next_signed()).collect();
     (weights, bias)
 }
@@ -237,7 +268,10 @@ fn encode(
     };
     let model = ModelProto {
         ir_version: IR_VERSION,
-        opset_import: vec![OperatorSetIdProto { domain: String::new(), version: OPSET }],
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: OPSET,
+        }],
         producer_name: "freqtag-tests".to_string(),
         graph: Some(graph),
         ..Default::default()
@@ -311,7 +345,10 @@ fn batch_dim() -> Dimension {
 }
 
 fn fixed_dim(size: usize) -> Dimension {
-    Dimension { value: Some(dimension::Value::DimValue(size as i64)), ..Default::default() }
+    Dimension {
+        value: Some(dimension::Value::DimValue(size as i64)),
+        ..Default::default()
+    }
 }
 
 /// `[batch, 1, 1, 1]`: one value per batch item, rank kept.
@@ -323,7 +360,12 @@ fn per_item_scalar_shape() -> Vec<Dimension> {
 fn image_info(name: &str, channels: usize, height: usize, width: usize) -> ValueInfoProto {
     value_info(
         name,
-        vec![batch_dim(), fixed_dim(channels), fixed_dim(height), fixed_dim(width)],
+        vec![
+            batch_dim(),
+            fixed_dim(channels),
+            fixed_dim(height),
+            fixed_dim(width),
+        ],
     )
 }
 
@@ -355,7 +397,10 @@ impl Lcg {
     }
 
     fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         self.0
     }
 

@@ -27,10 +27,10 @@ pub struct RunArgs {
     #[arg(long)]
     labels: Option<PathBuf>,
     /// Tag frequencies in Hz, one per part, comma-separated.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
     freqs: Option<Vec<f64>>,
     /// Frame rate (frames per second).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     fs: Option<f64>,
     /// Number of frames.
     #[arg(long)]
@@ -45,7 +45,7 @@ pub struct RunArgs {
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     phases: Option<Vec<f64>>,
     /// Gaussian pixel noise σ per frame (0 = none).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     noise: Option<f64>,
     /// Noise seed.
     #[arg(long)]
