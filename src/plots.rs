@@ -214,38 +214,48 @@ impl Plot for HeatmapPlot {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> std::result::Result<(), String> {
         let (nr, nc) = (self.rows.len().max(1), self.cols.len().max(1));
         let (main, bar) = area.split_horizontally(area.dim_in_pixel().0 as i32 - 90);
+        // segmented axes put each label at the centre of its cell
         let mut chart = ChartBuilder::on(&main)
             .caption(&self.title, ("sans-serif", 18))
             .margin(10)
-            .x_label_area_size(70)
-            .y_label_area_size(210)
-            .build_cartesian_2d(0..nc, 0..nr)
+            .x_label_area_size(40)
+            .y_label_area_size(230)
+            // discrete integer ranges are inclusive in plotters: 0..n-1 is n cells
+            .build_cartesian_2d((0..nc - 1).into_segmented(), (0..nr - 1).into_segmented())
             .map_err(e2s)?;
         let rows = self.rows.clone();
         let cols = self.cols.clone();
-        let step = (nr / 40).max(1);
+        let centre = |v: &SegmentValue<usize>| match v {
+            SegmentValue::CenterOf(i) => Some(*i),
+            _ => None,
+        };
+        let row_font = if nr > 60 { 8 } else { 11 };
         chart
             .configure_mesh()
             .disable_mesh()
             .x_labels(nc)
-            .y_labels(nr / step)
-            .x_label_formatter(&|i| cols.get(*i).cloned().unwrap_or_default())
-            .y_label_formatter(&|i| rows.get(nr.saturating_sub(1 + *i)).cloned().unwrap_or_default())
-            .x_label_style(("sans-serif", 11).into_font().transform(FontTransform::Rotate90))
-            .y_label_style(("sans-serif", 10))
+            .y_labels(nr)
+            .x_label_formatter(&|v| centre(v).and_then(|i| cols.get(i).cloned()).unwrap_or_default())
+            .y_label_formatter(&|v| centre(v).and_then(|i| rows.get(nr.saturating_sub(1 + i)).cloned()).unwrap_or_default())
+            .x_label_style(("sans-serif", 11))
+            .y_label_style(("sans-serif", row_font))
             .draw()
             .map_err(e2s)?;
         chart
             .draw_series(self.values.iter().enumerate().flat_map(|(r, row)| {
                 row.iter().enumerate().map(move |(c, v)| {
-                    Rectangle::new([(c, nr - 1 - r), (c + 1, nr - r)], colour_map(*v).filled())
+                    let y = nr - 1 - r;
+                    Rectangle::new(
+                        [(SegmentValue::Exact(c), SegmentValue::Exact(y)), (SegmentValue::Exact(c + 1), SegmentValue::Exact(y + 1))],
+                        colour_map(*v).filled(),
+                    )
                 })
             }))
             .map_err(e2s)?;
         // colour bar
         let mut cb = ChartBuilder::on(&bar)
             .margin_top(40)
-            .margin_bottom(80)
+            .margin_bottom(50)
             .margin_right(30)
             .y_label_area_size(40)
             .build_cartesian_2d(0..1, 0f64..1f64)
@@ -286,11 +296,11 @@ pub fn tap_component_heatmap(results: &Results) -> Result<Figure> {
     }
     let plot = HeatmapPlot {
         rows: first.taps.iter().map(|t| short_tap(&t.tap.info.name)).collect(),
-        cols: comps.iter().map(|&c| format!("{} ({} Hz)", lat.components[c].label, lat.components[c].frequency_hz)).collect(),
+        cols: comps.iter().map(|&c| lat.components[c].label.clone()).collect(),
         values,
         title: "mean relative amplitude per tap and component".into(),
     };
-    let h = (first.taps.len() as u32 * 9 + 220).clamp(420, 1400);
+    let h = (first.taps.len() as u32 * 10 + 260).clamp(420, 1600);
     render("tap_component_heatmap", &plot, (1000, h))
 }
 

@@ -168,7 +168,11 @@ pub fn figures(results: &Results, f: &Findings) -> Result<ReportFigures> {
         figs.push((plots::alpha_traces(&stim)?, "modulation of each part".to_string(), false));
     }
     figs.push((plots::layer_profile(results)?, "share of units with a significant intermodulation, by depth".into(), false));
-    figs.push((plots::tap_component_heatmap(results)?, "mean relative amplitude of each lattice component (order ≤ 3) per tap".into(), true));
+    let tags = results.design.tags.iter().enumerate().map(|(i, t)| format!("f{} = {} Hz", i + 1, t.frequency_hz)).collect::<Vec<_>>().join(", ");
+    let caption = format!(
+        "mean relative amplitude (÷ each unit's strongest component) of each lattice component of order ≤ 3, per tap (rows in graph order); {tags}"
+    );
+    figs.push((plots::tap_component_heatmap(results)?, caption, true));
     for u in f.top_units.iter().take(3) {
         if let Some(img) = results.images.iter().find(|i| i.image == u.image) {
             let t = &img.taps[u.tap_index];
