@@ -8,6 +8,7 @@
 //! model  = "data/models/efficientnet_lite0.onnx"
 //! images = ["data/images/chelsea.png", "data/images/lfw_subset.npy:0-9"]
 //! taps   = "default"            # or "conv", "act", "op:Clip", "/_blocks.*/Conv", ...
+//! per_position = "/_conv_stem/Conv"  # optional: keep every position of these taps as units
 //! out    = "out/my-run"
 //!
 //! [design]
@@ -97,6 +98,9 @@ pub struct ExperimentFile {
     pub images: Vec<String>,
     /// Tap selectors.
     pub taps: Option<String>,
+    /// Taps (selectors) whose units are kept per position instead of the
+    /// spatial mean.
+    pub per_position: Option<String>,
     /// Output folder.
     pub out: Option<PathBuf>,
     /// Stimulus design.

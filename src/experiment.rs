@@ -152,14 +152,16 @@ impl Experiment {
         Ok(self)
     }
 
-    /// Keep per-position units for the taps matching `selectors`.
+    /// Keep per-position units (every element of the tap, no spatial mean)
+    /// for the taps matching `selectors`; taps not yet selected are added.
     pub fn per_position(mut self, selectors: &str) -> Result<Experiment> {
-        let chosen = self.model.select_taps(selectors)?;
-        for t in &mut self.taps {
-            if chosen.iter().any(|c| c.name == t.info.name) {
-                t.reduction = Reduction::PerPosition;
+        for info in self.model.select_taps(selectors)? {
+            match self.taps.iter_mut().find(|t| t.info.name == info.name) {
+                Some(t) => t.reduction = Reduction::PerPosition,
+                None => self.taps.push(Tap { info, reduction: Reduction::PerPosition }),
             }
         }
+        self.taps.sort_by_key(|t| t.info.depth);
         Ok(self)
     }
 

@@ -42,6 +42,9 @@
 //! - `integration` = im / (tagged_total + im).
 //! - `authors_snr`: the authors' score, the mean over the tag fundamentals of
 //!   `A_k / mean(A_{k±2…k±4})` (their 2025 code's rule).
+//! - `harmonic_sum[t]`: baseline-corrected amplitudes of tag t's significant
+//!   harmonics summed ([`harmonic_sum`], Retter, Rossion & Schiltz 2021);
+//!   meant for designs with injected noise.
 
 use serde::{Deserialize, Serialize};
 
@@ -204,6 +207,8 @@ pub struct UnitScores {
     pub significant_tagged: usize,
     /// Mean activation (DC).
     pub dc: f64,
+    /// Harmonic-summed BCA of each tag ([`harmonic_sum`]).
+    pub harmonic_sum: Vec<f64>,
 }
 
 /// Everything computed for one unit.
@@ -275,7 +280,17 @@ pub fn unit_metrics(
     } else {
         fundamentals_snr.iter().sum::<f64>() / fundamentals_snr.len() as f64
     };
+    let harmonic_sum = (0..n_tags)
+        .map(|t| {
+            lattice
+                .of_kind(Kind::Fundamental)
+                .find(|c| c.tag() == Some(t))
+                .map(|c| harmonic_sum(amps, c.bin, sig.z_threshold).0)
+                .unwrap_or(f64::NAN)
+        })
+        .collect();
     let scores = UnitScores {
+        harmonic_sum,
         tagged,
         tagged_total,
         im,

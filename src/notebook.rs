@@ -1,30 +1,78 @@
 //! Inline display in evcxr Jupyter notebooks.
 //!
-//! evcxr shows a value as rich output when its type has a method
-//! `evcxr_display(&self)` that prints `EVCXR_BEGIN_CONTENT <mime>` … 
-//! `EVCXR_END_CONTENT`. Figures show as SVG (or PNG when dense), designs as an
-//! HTML summary with their component lattice, DataFrames as HTML tables via
-//! [`show`].
+//! In: freqtag's values in a notebook cell. Out: rich output. evcxr shows the
+//! value of a cell's last expression as rich output when the value has a
+//! method `evcxr_display(&self)`; that method prints
+//! `EVCXR_BEGIN_CONTENT <mime>`, the content, and `EVCXR_END_CONTENT` on
+//! standard output. Here:
+//!
+//! | value | shows as |
+//! |---|---|
+//! | [`Figure`] | SVG when small, PNG when dense (heat maps with thousands of cells) |
+//! | [`Design`], [`Lattice`] | HTML: parts, tags, timing, and the n·f1 + m·f2 component table |
+//! | [`Model`], [`Experiment`] | HTML summary (never the weights) |
+//! | [`Image`], [`Stimulus`] | the picture; the parts tinted and frames over one period |
+//! | [`Spectrum`] | its plot: the mean amplitude over its units |
+//! | [`Results`], [`Findings`] | HTML summary: images, taps, where IMs appear, strongest units |
+//! | a Polars `DataFrame` | an HTML table of its first 20 rows (with [`Show`] in scope; [`show`] for more) |
+//!
+//! [`Results::unit_spectrum`] draws one unit's spectrum with its lattice
+//! components labelled; [`lines`], [`bars`], [`scatter`] and
+//! [`unit_component_heatmap`] draw the figures the notebooks need beyond
+//! [`crate::plots`].
+//!
+//! The notebooks start with this prelude (see `notebooks/`):
+//!
+//! ```text
+//! :opt 2                           // dependencies and cells at release-like speed
+//! :cache 4096                      // evcxr's build cache (MiB), reused by later kernels
+//! :dep freqtag = { path = ".." }
+//! use freqtag::notebook::*;        // Show: DataFrames as HTML tables
+//! use freqtag::polars::prelude::*;
+//! ```
 
+use std::fmt::Write as _;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
 use polars::prelude::*;
 
-use crate::components::Lattice;
-use crate::plots::Figure;
-use crate::report::esc;
-use crate::stimulus::Design;
+use crate::components::{Kind, Lattice};
+use crate::error::{Error, Result};
+use crate::experiment::{Experiment, Results};
+use crate::images::Image;
+use crate::plots::{self, colour_map, kind_colour, render, Figure, HeatmapPlot, Plot};
+use crate::probe::{glob_match, Model, ACTIVATION_OPS, CONV_OPS};
+use crate::report::{esc, findings, Findings};
+use crate::spectrum::Spectrum;
+use crate::stimulus::{Design, Stimulus};
+
+/// Figures whose SVG is larger than this (bytes) are shown as PNG.
+pub const SVG_LIMIT: usize = 400_000;
 
 fn emit(mime: &str, content: &str) {
     println!("EVCXR_BEGIN_CONTENT {mime}\n{content}\nEVCXR_END_CONTENT");
 }
 
+fn emit_error(what: &str, e: &Error) {
+    emit("text/html", &format!("<span style=\"color:#b00\">cannot show {}: {}</span>", esc(what), esc(&e.to_string())));
+}
+
+fn png_base64(png: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(png)
+}
+
+const TABLE_STYLE: &str = "border-collapse:collapse;font-size:12px;margin:4px 0";
+
 impl Figure {
-    /// Inline display: SVG when there is one and it is small, else PNG.
+    /// Inline display: SVG when there is one and it is smaller than
+    /// [`SVG_LIMIT`] and draws no embedded bitmap, else PNG.
     pub fn evcxr_display(&self) {
-        if !self.svg.is_empty() && self.svg.len() < 400_000 && !self.svg.contains("data:image/png") {
+        if !self.svg.is_empty() && self.svg.len() < SVG_LIMIT && !self.svg.contains("data:image/png") {
             emit("image/svg+xml", &self.svg);
         } else {
-            use base64::Engine;
-            emit("image/png", &base64::engine::general_purpose::STANDARD.encode(&self.png));
+            emit("image/png", &png_base64(&self.png));
         }
     }
 }
@@ -33,13 +81,14 @@ impl Design {
     /// The design as an HTML table (parts, tags, timing) and its lattice.
     pub fn to_html(&self) -> String {
         let mut h = format!(
-            "<b>Design</b>: {} parts, {} modulation, {} frames at {} frames/s ({} Hz bins), period {} frames{}<table><tr><th>part</th><th>f (Hz)</th><th>cycles</th><th>phase (rad)</th><th>α range</th></tr>",
+            "<b>Design</b>: {} parts, {} modulation, {} frames at {} frames/s ({} Hz bins), period {} frames{}{}<table style=\"{TABLE_STYLE}\"><tr><th>part</th><th>f (Hz)</th><th>cycles</th><th>phase (rad)</th><th>α range</th></tr>",
             esc(&self.layout.name()),
             self.modulation,
             self.frames,
             self.fs_hz,
             self.resolution_hz(),
             self.period_frames(),
+            self.noise.map(|n| format!(", pixel noise σ = {} (seed {})", n.sigma, n.seed)).unwrap_or_default(),
             match self.validate() {
                 Ok(()) => String::new(),
                 Err(e) => format!(" — <span style=\"color:#b00\">{}</span>", esc(&e.to_string())),
@@ -60,19 +109,7 @@ impl Design {
         }
         h.push_str("</table>");
         if self.validate().is_ok() {
-            let lat = Lattice::new(self, 3);
-            h.push_str("<b>Components up to order 3</b><table><tr><th>label</th><th>Hz</th><th>kind</th><th>order</th><th>collides with</th></tr>");
-            for c in &lat.components {
-                h.push_str(&format!(
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    esc(&c.label),
-                    c.frequency_hz,
-                    c.kind,
-                    c.order,
-                    esc(&c.collisions.join(", "))
-                ));
-            }
-            h.push_str("</table>");
+            h.push_str(&Lattice::new(self, 3).to_html());
         }
         h
     }
@@ -83,9 +120,348 @@ impl Design {
     }
 }
 
+impl Lattice {
+    /// The components as an HTML table (label, Hz, kind, order, collisions,
+    /// alias flag).
+    pub fn to_html(&self) -> String {
+        let mut h = format!(
+            "<b>Components up to order {}</b> ({} of {} bins reachable)<table style=\"{TABLE_STYLE}\"><tr><th>label</th><th>Hz</th><th>bin</th><th>kind</th><th>order</th><th>collides with</th><th>aliased</th></tr>",
+            self.max_order,
+            self.components.len(),
+            self.bins
+        );
+        for c in &self.components {
+            let (r, g, b) = { let k = kind_colour(c.kind); (k.0, k.1, k.2) };
+            let _ = write!(
+                h,
+                "<tr><td style=\"color:rgb({r},{g},{b})\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&c.label),
+                c.frequency_hz,
+                c.bin,
+                c.kind,
+                c.order,
+                esc(&c.collisions.join(", ")),
+                if c.aliased { "yes" } else { "" }
+            );
+        }
+        h.push_str("</table>");
+        h
+    }
+
+    /// Inline display: [`Lattice::to_html`].
+    pub fn evcxr_display(&self) {
+        emit("text/html", &self.to_html());
+    }
+}
+
+impl Model {
+    /// A short HTML summary: input, preprocessing, classes, taps by op type
+    /// (the weights are never printed).
+    pub fn to_html(&self) -> String {
+        let i = &self.input;
+        let p = &self.preprocess;
+        let mut by_op: Vec<(String, usize, usize)> = Vec::new();
+        for t in self.taps() {
+            match by_op.iter_mut().find(|r| r.0 == t.op) {
+                Some(r) => {
+                    r.1 += 1;
+                    r.2 += t.channels();
+                }
+                None => by_op.push((t.op.clone(), 1, t.channels())),
+            }
+        }
+        let default = self.taps().iter().filter(|t| CONV_OPS.contains(&t.op.as_str()) || ACTIVATION_OPS.contains(&t.op.as_str())).count();
+        let mut h = format!(
+            "<b>Model</b> {} <small>({})</small><br>input <code>{}</code>: {} [batch, {}, {}, {}]; {} classes<br>\
+preprocess: resize short side {:?}, centre crop {:?}, (x·{} − mean {:?}) / std {:?}<br>\
+{} tappable node outputs, {} in the default selection (conv and activation outputs)\
+<table style=\"{TABLE_STYLE}\"><tr><th>op</th><th>taps</th><th>channels (units) in all</th></tr>",
+            esc(&self.name),
+            esc(&self.path.display().to_string()),
+            esc(&i.name),
+            esc(&i.layout),
+            i.channels,
+            i.height,
+            i.width,
+            self.classes.len(),
+            p.resize_short_side,
+            p.center_crop,
+            p.value_scale,
+            p.mean,
+            p.std,
+            self.taps().len(),
+            default
+        );
+        for (op, n, ch) in by_op {
+            let _ = write!(h, "<tr><td>{}</td><td>{n}</td><td>{ch}</td></tr>", esc(&op));
+        }
+        h.push_str("</table>");
+        h
+    }
+
+    /// Inline display: [`Model::to_html`].
+    pub fn evcxr_display(&self) {
+        emit("text/html", &self.to_html());
+    }
+}
+
+impl Experiment {
+    /// HTML summary: model, design, taps and the frames each image sends
+    /// through the network.
+    pub fn to_html(&self) -> String {
+        let units: usize = self.taps.iter().map(|t| t.units()).sum();
+        let first = self.taps.first().map(|t| t.info.name.as_str()).unwrap_or("-");
+        let last = self.taps.last().map(|t| t.info.name.as_str()).unwrap_or("-");
+        format!(
+            "<b>Experiment</b> on {}: {} taps ({} … {}), {} units per image; {} of {} frames per image go through the network{}<br>{}",
+            esc(&self.model.name),
+            self.taps.len(),
+            esc(first),
+            esc(last),
+            units,
+            self.frames_per_image(),
+            self.design.frames,
+            if self.frames_per_image() < self.design.frames { " (one period: the periodicity shortcut)" } else { "" },
+            self.design.to_html()
+        )
+    }
+
+    /// Inline display: [`Experiment::to_html`].
+    pub fn evcxr_display(&self) {
+        emit("text/html", &self.to_html());
+    }
+}
+
+impl Image {
+    /// The image as PNG bytes (8-bit, for display only).
+    pub fn to_png(&self) -> Result<Vec<u8>> {
+        let mut png = Vec::new();
+        self.to_rgb8()
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .map_err(|e| Error::Data(format!("png encoding of {}: {e}", self.name)))?;
+        Ok(png)
+    }
+
+    /// Inline display: the picture (small images enlarged without smoothing)
+    /// with its name and size.
+    pub fn evcxr_display(&self) {
+        match self.to_png() {
+            Ok(png) => {
+                let w = if self.width < 128 { 4 * self.width } else { self.width.min(640) };
+                emit(
+                    "text/html",
+                    &format!(
+                        "<figure style=\"margin:0\"><img src=\"data:image/png;base64,{}\" width=\"{w}\" style=\"image-rendering:pixelated\"><figcaption><small>{} — {}×{}, {} channel(s)</small></figcaption></figure>",
+                        png_base64(&png),
+                        esc(&self.name),
+                        self.width,
+                        self.height,
+                        self.channels
+                    ),
+                );
+            }
+            Err(e) => emit_error("image", &e),
+        }
+    }
+}
+
+impl Stimulus {
+    /// Inline display: the parts (tinted) and four frames spread over one
+    /// period ([`plots::stimulus_strip`]).
+    pub fn evcxr_display(&self) {
+        match plots::stimulus_strip(self, 4) {
+            Ok(f) => f.evcxr_display(),
+            Err(e) => emit_error("stimulus", &e),
+        }
+    }
+}
+
+/// A stem plot of one amplitude spectrum without lattice labels.
+struct StemPlot<'a> {
+    freqs: Vec<f64>,
+    amps: &'a [f32],
+    title: String,
+}
+
+impl Plot for StemPlot<'_> {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> std::result::Result<(), String> {
+        let top = self.amps.iter().skip(1).copied().fold(0f32, f32::max).max(1e-12) * 1.1;
+        let fmax = self.freqs.last().copied().unwrap_or(1.0).max(1e-9);
+        let mut chart = ChartBuilder::on(area)
+            .caption(&self.title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(38)
+            .y_label_area_size(64)
+            .build_cartesian_2d(0f64..fmax, 0f32..top)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_desc("frequency (Hz)")
+            .y_desc("amplitude (activation units)")
+            .label_style(("sans-serif", 12))
+            .axis_desc_style(("sans-serif", 13))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        chart
+            .draw_series(
+                self.freqs
+                    .iter()
+                    .zip(self.amps)
+                    .skip(1)
+                    .map(|(&f, &a)| PathElement::new(vec![(f, 0f32), (f, a)], RGBColor(60, 60, 60).stroke_width(1))),
+            )
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+}
+
+impl Spectrum {
+    /// The mean amplitude over units at every bin (activation units).
+    pub fn mean_amplitude(&self) -> Vec<f32> {
+        let bins = self.bins();
+        let mut m = vec![0f64; bins];
+        for u in 0..self.units {
+            for (k, a) in self.unit_amplitude(u).iter().enumerate() {
+                m[k] += *a as f64;
+            }
+        }
+        m.into_iter().map(|v| (v / self.units.max(1) as f64) as f32).collect()
+    }
+
+    /// A stem plot of the mean amplitude over units (DC left out). For one
+    /// unit with its components labelled use [`plots::unit_spectrum`] or
+    /// [`Results::unit_spectrum`].
+    pub fn figure(&self, title: &str) -> Result<Figure> {
+        let amps = self.mean_amplitude();
+        render("spectrum", &StemPlot { freqs: self.frequencies(), amps: &amps, title: title.to_string() }, (900, 360))
+    }
+
+    /// Inline display: [`Spectrum::figure`].
+    pub fn evcxr_display(&self) {
+        let title = format!("mean amplitude over {} unit(s); {} frames at {} frames/s", self.units, self.frames, self.fs_hz);
+        match self.figure(&title) {
+            Ok(f) => f.evcxr_display(),
+            Err(e) => emit_error("spectrum", &e),
+        }
+    }
+}
+
+impl Results {
+    /// The index of a tap in these results: an exact node name, or a pattern
+    /// with `*` that matches exactly one tap. The error lists what matched or
+    /// suggests names.
+    pub fn tap_index(&self, tap: &str) -> Result<usize> {
+        let first = self.images.first().ok_or_else(|| Error::Data("the results hold no images".into()))?;
+        let names: Vec<&str> = first.taps.iter().map(|t| t.tap.info.name.as_str()).collect();
+        if let Some(i) = names.iter().position(|n| *n == tap) {
+            return Ok(i);
+        }
+        let hits: Vec<usize> = (0..names.len()).filter(|&i| glob_match(tap, names[i])).collect();
+        match hits.as_slice() {
+            [i] => Ok(*i),
+            [] => Err(Error::UnknownTap {
+                name: tap.to_string(),
+                model: self.model.clone(),
+                suggestions: names.iter().filter(|n| n.contains(tap.trim_matches('*'))).take(3).map(|s| s.to_string()).collect(),
+            }),
+            many => Err(Error::Config(format!(
+                "tap pattern '{tap}' matches {} taps ({}); name one",
+                many.len(),
+                many.iter().take(4).map(|&i| names[i]).collect::<Vec<_>>().join(", ")
+            ))),
+        }
+    }
+
+    /// One unit's spectrum on one image (by index in `images`), with the
+    /// lattice components marked by kind and the strongest labelled.
+    pub fn unit_spectrum(&self, image: usize, tap: &str, unit: usize) -> Result<Figure> {
+        let ti = self.tap_index(tap)?;
+        let img = self.images.get(image).ok_or_else(|| Error::Data(format!("image {image} out of range: the results hold {}", self.images.len())))?;
+        let t = &img.taps[ti];
+        if unit >= t.spectrum.units {
+            return Err(Error::Data(format!("unit {unit} out of range: tap {} has {} units", t.tap.info.name, t.spectrum.units)));
+        }
+        plots::unit_spectrum(&t.spectrum, unit, &self.lattice, &format!("{} unit {} ({})", t.tap.info.name, unit, img.image))
+    }
+
+    /// HTML summary: design, images with their top classes, timing, and the
+    /// findings of [`crate::report::findings`] (threshold 10%).
+    pub fn to_html(&self) -> String {
+        let f = findings(self, 0.1);
+        let mut h = format!(
+            "<b>Results</b>: {} on {} image(s), {} taps, {} units per image; {} frames per image through the network at {:.1} frames/s; {:.1} s in all<br>",
+            esc(&self.model),
+            self.images.len(),
+            f.taps,
+            f.units,
+            self.images.first().map(|i| i.frames_run).unwrap_or(0),
+            self.frames_per_second(),
+            self.seconds
+        );
+        let tags = self.design.tags.iter().enumerate().map(|(i, t)| format!("f{} = {} Hz", i + 1, t.frequency_hz)).collect::<Vec<_>>().join(", ");
+        let _ = write!(
+            h,
+            "design: {} parts, {tags}, {} modulation, {} frames at {} frames/s; lattice to order {} ({} components)",
+            esc(&self.design.layout.name()),
+            self.design.modulation,
+            self.design.frames,
+            self.design.fs_hz,
+            self.lattice.max_order,
+            self.lattice.components.len()
+        );
+        let _ = write!(h, "<table style=\"{TABLE_STYLE}\"><tr><th>image</th><th>top classes (unmodulated)</th><th>network s</th></tr>");
+        for img in &self.images {
+            let top = img.top_classes.iter().map(|(c, p)| format!("{} {:.2}", esc(c), p)).collect::<Vec<_>>().join("; ");
+            let _ = write!(h, "<tr><td>{}</td><td>{top}</td><td>{:.2}</td></tr>", esc(&img.image), img.network_seconds);
+        }
+        h.push_str("</table>");
+        h.push_str(&f.to_html());
+        h
+    }
+
+    /// Inline display: [`Results::to_html`].
+    pub fn evcxr_display(&self) {
+        emit("text/html", &self.to_html());
+    }
+}
+
+impl Findings {
+    /// The findings as an HTML list and a table of the strongest
+    /// integrating units.
+    pub fn to_html(&self) -> String {
+        let mut h = format!("<ul><li>{:.1}% of all units carry at least one significant intermodulation component</li>", 100.0 * self.share_units_with_im);
+        match &self.first_im_tap {
+            Some((t, s)) => {
+                let _ = write!(h, "<li>first tap (input → output) where ≥{:.0}% of units carry IMs: <code>{}</code> ({:.1}%)</li>", 100.0 * self.threshold, esc(t), 100.0 * s);
+            }
+            None => {
+                let _ = write!(h, "<li>no tap reaches {:.0}% of units with IMs</li>", 100.0 * self.threshold);
+            }
+        }
+        for (op, taps, share) in &self.by_op {
+            let _ = write!(h, "<li>{} taps ({taps}): {:.1}% of units with IMs</li>", esc(op), 100.0 * share);
+        }
+        h.push_str("</ul>");
+        if !self.top_units.is_empty() {
+            let _ = write!(h, "<table style=\"{TABLE_STYLE}\"><tr><th>tap</th><th>unit</th><th>image</th><th>IM response</th><th>integration</th></tr>");
+            for u in &self.top_units {
+                let _ = write!(h, "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.4}</td><td>{:.3}</td></tr>", esc(&u.tap), u.unit, esc(&u.image), u.im, u.integration);
+            }
+            h.push_str("</table>");
+        }
+        h
+    }
+
+    /// Inline display: [`Findings::to_html`].
+    pub fn evcxr_display(&self) {
+        emit("text/html", &self.to_html());
+    }
+}
+
 /// A DataFrame as an HTML table of at most `max_rows` rows.
 pub fn df_html(df: &DataFrame, max_rows: usize) -> String {
-    let mut h = format!("<div><small>{} rows × {} columns</small><table><tr>", df.height(), df.width());
+    let mut h = format!("<div><small>{} rows × {} columns</small><table style=\"{TABLE_STYLE}\"><tr>", df.height(), df.width());
     for name in df.get_column_names() {
         h.push_str(&format!("<th>{}</th>", esc(name)));
     }
@@ -111,4 +487,349 @@ pub fn df_html(df: &DataFrame, max_rows: usize) -> String {
 /// Show a DataFrame inline in a notebook (first `max_rows` rows).
 pub fn show(df: &DataFrame, max_rows: usize) {
     emit("text/html", &df_html(df, max_rows));
+}
+
+/// Inline display for types freqtag does not own (Polars' `DataFrame`).
+/// Bring it into scope with `use freqtag::notebook::*;` and a cell ending
+/// in a DataFrame shows an HTML table of its first 20 rows.
+pub trait Show {
+    /// Print the value as evcxr rich output.
+    fn evcxr_display(&self);
+}
+
+impl Show for DataFrame {
+    fn evcxr_display(&self) {
+        show(self, 20)
+    }
+}
+
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+];
+
+/// The colour of series `i` in [`lines`], [`bars`] and [`scatter`].
+pub fn series_colour(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+fn finite_range(values: impl Iterator<Item = f64>, include_zero: bool) -> (f64, f64) {
+    let (mut lo, mut hi) = if include_zero { (0.0, 0.0) } else { (f64::INFINITY, f64::NEG_INFINITY) };
+    for v in values.filter(|v| v.is_finite()) {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if !lo.is_finite() || !hi.is_finite() {
+        return (0.0, 1.0);
+    }
+    let pad = ((hi - lo) * 0.08).max(1e-9);
+    (if include_zero && lo >= 0.0 { 0.0 } else { lo - pad }, hi + pad)
+}
+
+/// Lines over a shared x axis (one series per design, image set, …).
+pub struct LinesPlot {
+    /// Title.
+    pub title: String,
+    /// x-axis label.
+    pub x_desc: String,
+    /// y-axis label.
+    pub y_desc: String,
+    /// x values, shared by all series.
+    pub x: Vec<f64>,
+    /// (name, y values); non-finite values are skipped.
+    pub series: Vec<(String, Vec<f64>)>,
+}
+
+impl Plot for LinesPlot {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> std::result::Result<(), String> {
+        let (x0, x1) = finite_range(self.x.iter().copied(), false);
+        let (y0, y1) = finite_range(self.series.iter().flat_map(|s| s.1.iter().copied()), true);
+        let mut chart = ChartBuilder::on(area)
+            .caption(&self.title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(64)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc(self.x_desc.as_str())
+            .y_desc(self.y_desc.as_str())
+            .label_style(("sans-serif", 12))
+            .axis_desc_style(("sans-serif", 13))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for (i, (name, ys)) in self.series.iter().enumerate() {
+            let c = series_colour(i);
+            let pts: Vec<(f64, f64)> = self.x.iter().zip(ys).filter(|(x, y)| x.is_finite() && y.is_finite()).map(|(x, y)| (*x, *y)).collect();
+            chart
+                .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
+                .map_err(|e| e.to_string())?
+                .label(name.clone())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+            chart.draw_series(pts.into_iter().map(|p| Circle::new(p, 3, c.filled()))).map_err(|e| e.to_string())?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 12))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+}
+
+/// A line figure: `series` are (name, y values) over the shared `x`.
+pub fn lines(title: &str, x_desc: &str, y_desc: &str, x: &[f64], series: &[(&str, Vec<f64>)]) -> Result<Figure> {
+    if let Some((name, ys)) = series.iter().find(|s| s.1.len() != x.len()) {
+        return Err(Error::Data(format!("series '{name}' has {} values for {} x values", ys.len(), x.len())));
+    }
+    let plot = LinesPlot {
+        title: title.into(),
+        x_desc: x_desc.into(),
+        y_desc: y_desc.into(),
+        x: x.to_vec(),
+        series: series.iter().map(|(n, v)| (n.to_string(), v.clone())).collect(),
+    };
+    render("lines", &plot, (900, 420))
+}
+
+/// Bars with optional error bars.
+pub struct BarsPlot {
+    /// Title.
+    pub title: String,
+    /// y-axis label.
+    pub y_desc: String,
+    /// (label, value, error half-width; 0 or NaN draws none).
+    pub bars: Vec<(String, f64, f64)>,
+}
+
+impl Plot for BarsPlot {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> std::result::Result<(), String> {
+        let n = self.bars.len().max(1);
+        let (y0, y1) = finite_range(
+            self.bars.iter().flat_map(|(_, v, e)| {
+                let e = if e.is_finite() { e.abs() } else { 0.0 };
+                [v - e, v + e]
+            }),
+            true,
+        );
+        let labels: Vec<String> = self.bars.iter().map(|b| b.0.clone()).collect();
+        let mut chart = ChartBuilder::on(area)
+            .caption(&self.title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(64)
+            .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), y0..y1)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(n * 2 + 1)
+            .x_label_formatter(&|x| {
+                let i = x.round();
+                if (x - i).abs() < 1e-6 && i >= 0.0 {
+                    labels.get(i as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .y_desc(self.y_desc.as_str())
+            .label_style(("sans-serif", 12))
+            .axis_desc_style(("sans-serif", 13))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        chart
+            .draw_series(self.bars.iter().enumerate().map(|(i, (_, v, _))| {
+                let x = i as f64;
+                Rectangle::new([(x - 0.35, 0.0), (x + 0.35, if v.is_finite() { *v } else { 0.0 })], series_colour(i).filled())
+            }))
+            .map_err(|e| e.to_string())?;
+        chart
+            .draw_series(self.bars.iter().enumerate().filter(|(_, (_, v, e))| v.is_finite() && e.is_finite() && *e > 0.0).flat_map(|(i, (_, v, e))| {
+                let x = i as f64;
+                [
+                    PathElement::new(vec![(x, v - e), (x, v + e)], BLACK.stroke_width(1)),
+                    PathElement::new(vec![(x - 0.08, v - e), (x + 0.08, v - e)], BLACK.stroke_width(1)),
+                    PathElement::new(vec![(x - 0.08, v + e), (x + 0.08, v + e)], BLACK.stroke_width(1)),
+                ]
+            }))
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+}
+
+/// A bar figure: one bar per (label, value, error half-width) — pass 0 as
+/// the error for none.
+pub fn bars(title: &str, y_desc: &str, bars: &[(&str, f64, f64)]) -> Result<Figure> {
+    let plot = BarsPlot { title: title.into(), y_desc: y_desc.into(), bars: bars.iter().map(|(l, v, e)| (l.to_string(), *v, *e)).collect() };
+    render("bars", &plot, ((140 * bars.len() as u32 + 200).clamp(420, 1000), 400))
+}
+
+/// Points, one colour per group, with the diagonal y = x drawn when
+/// `diagonal` is set (for paired comparisons).
+pub struct ScatterPlot {
+    /// Title.
+    pub title: String,
+    /// x-axis label.
+    pub x_desc: String,
+    /// y-axis label.
+    pub y_desc: String,
+    /// (group name, points).
+    pub groups: Vec<(String, Vec<(f64, f64)>)>,
+    /// Draw y = x.
+    pub diagonal: bool,
+}
+
+impl Plot for ScatterPlot {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> std::result::Result<(), String> {
+        let all = || self.groups.iter().flat_map(|g| g.1.iter().copied());
+        let (mut x0, mut x1) = finite_range(all().map(|p| p.0), false);
+        let (mut y0, mut y1) = finite_range(all().map(|p| p.1), false);
+        if self.diagonal {
+            (x0, y0) = (x0.min(y0), x0.min(y0));
+            (x1, y1) = (x1.max(y1), x1.max(y1));
+        }
+        let mut chart = ChartBuilder::on(area)
+            .caption(&self.title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(64)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc(self.x_desc.as_str())
+            .y_desc(self.y_desc.as_str())
+            .label_style(("sans-serif", 12))
+            .axis_desc_style(("sans-serif", 13))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        if self.diagonal {
+            chart.draw_series(std::iter::once(PathElement::new(vec![(x0, x0), (x1, x1)], RGBColor(150, 150, 150).stroke_width(1)))).map_err(|e| e.to_string())?;
+        }
+        for (i, (name, pts)) in self.groups.iter().enumerate() {
+            let c = series_colour(i);
+            chart
+                .draw_series(pts.iter().filter(|p| p.0.is_finite() && p.1.is_finite()).map(|p| Circle::new(*p, 2, c.mix(0.6).filled())))
+                .map_err(|e| e.to_string())?
+                .label(name.clone())
+                .legend(move |(x, y)| Circle::new((x + 6, y), 4, c.filled()));
+        }
+        if !self.groups.is_empty() {
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperLeft)
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .label_font(("sans-serif", 12))
+                .draw()
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+}
+
+/// A scatter figure of (x, y) points in named groups; `diagonal` draws y = x.
+pub fn scatter(title: &str, x_desc: &str, y_desc: &str, groups: &[(&str, Vec<(f64, f64)>)], diagonal: bool) -> Result<Figure> {
+    let plot = ScatterPlot {
+        title: title.into(),
+        x_desc: x_desc.into(),
+        y_desc: y_desc.into(),
+        groups: groups.iter().map(|(n, p)| (n.to_string(), p.clone())).collect(),
+        diagonal,
+    };
+    render("scatter", &plot, (620, 520))
+}
+
+/// Units × components heat map of one tap: rows are the tap's units sorted
+/// by mean integration index (most integrating at the top), columns the
+/// lattice components of order ≤ `max_order` (fundamentals, harmonics, IMs),
+/// cells the relative amplitude (÷ the unit's strongest component) averaged
+/// over images. With hundreds of units it is dense, so it shows as PNG.
+pub fn unit_component_heatmap(results: &Results, tap: &str, max_order: u32) -> Result<Figure> {
+    let ti = results.tap_index(tap)?;
+    let lat = &results.lattice;
+    let mut comps: Vec<usize> = (0..lat.components.len()).filter(|&i| lat.components[i].order <= max_order).collect();
+    comps.sort_by(|&a, &b| {
+        let (ca, cb) = (&lat.components[a], &lat.components[b]);
+        (ca.kind, ca.order, ca.bin).cmp(&(cb.kind, cb.order, cb.bin))
+    });
+    let first = &results.images[0].taps[ti];
+    let units = first.spectrum.units;
+    let n = results.images.len() as f64;
+    let mut rows: Vec<(f64, usize, Vec<f64>)> = (0..units)
+        .map(|u| {
+            let vals = comps
+                .iter()
+                .map(|&c| results.images.iter().map(|img| img.taps[ti].components[u][c].relative as f64).sum::<f64>() / n)
+                .collect();
+            let integ = plots::mean_finite(results.images.iter().map(|img| img.taps[ti].scores[u].integration));
+            (if integ.is_finite() { integ } else { -1.0 }, u, vals)
+        })
+        .collect();
+    rows.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let plot = HeatmapPlot {
+        rows: rows.iter().map(|r| format!("unit {}", r.1)).collect(),
+        cols: comps.iter().map(|&c| format!("{} ({} Hz)", lat.components[c].label, lat.components[c].frequency_hz)).collect(),
+        values: rows.into_iter().map(|r| r.2).collect(),
+        title: format!("{}: relative amplitude per unit and component", first.tap.info.name),
+    };
+    let h = (units as u32 + 260).clamp(480, 1400);
+    render("unit_component_heatmap", &plot, (1000, h))
+}
+
+/// The colour of a component kind as CSS (for HTML written in notebooks).
+pub fn kind_css(kind: Kind) -> String {
+    let c = kind_colour(kind);
+    format!("rgb({},{},{})", c.0, c.1, c.2)
+}
+
+/// A viridis-like CSS colour for v in [0, 1] (for HTML tables).
+pub fn value_css(v: f64) -> String {
+    let c = colour_map(v);
+    format!("rgb({},{},{})", c.0, c.1, c.2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_bar_and_scatter_figures_render() {
+        let f = lines("t", "x", "y", &[1.0, 2.0, 3.0], &[("a", vec![0.1, 0.2, f64::NAN]), ("b", vec![0.3, 0.1, 0.0])]).unwrap();
+        assert!(f.svg.starts_with("<svg") && f.svg.contains(">a<"));
+        assert!(lines("t", "x", "y", &[1.0], &[("a", vec![])]).is_err());
+        let f = bars("t", "y", &[("faces", 0.4, 0.05), ("non-faces", 0.3, 0.0)]).unwrap();
+        assert!(f.svg.contains("non-faces"));
+        let f = scatter("t", "x", "y", &[("u", vec![(0.1, 0.2), (0.3, 0.1)])], true).unwrap();
+        assert_eq!(&f.png[1..4], b"PNG");
+    }
+
+    #[test]
+    fn a_spectrum_plots_its_mean_over_units() {
+        let acts: Vec<f32> = (0..24).flat_map(|i| [(i as f32 * 0.5).sin(), 2.0 * (i as f32 * 0.5).sin()]).collect();
+        let s = Spectrum::from_activations(&acts, 24, 2, 12.0).unwrap();
+        let m = s.mean_amplitude();
+        assert_eq!(m.len(), s.bins());
+        assert!((m[3] - 1.5 * s.amp(0, 3)).abs() < 1e-5);
+        assert!(s.figure("mean").unwrap().svg.contains("mean"));
+    }
+
+    #[test]
+    fn designs_and_lattices_show_as_html() {
+        let d = Design::paper();
+        let h = d.to_html();
+        assert!(h.contains("left") && h.contains("f1+f2") && h.contains("period 80 frames"), "{h}");
+        let bad = Design::paper().frames(250).to_html();
+        assert!(bad.contains("color:#b00"), "{bad}");
+    }
 }

@@ -13,7 +13,7 @@
 //! - [`scores`] — one row per (image, tap, unit): the unit scores of
 //!   [`crate::metrics`] (`tagged_f1`, `tagged_f2`, …, `tagged_total`, `im`,
 //!   the power shares, `selectivity`, `integration`, `authors_snr`,
-//!   `significant_im`, `significant_tagged`, `dc`).
+//!   `significant_im`, `significant_tagged`, `dc`, `harmonic_sum_f1`, …).
 //!
 //! Every table also carries `tap`, `op` (ONNX op type) and `depth` (the
 //! node's position in the graph, input → output) so that group-bys by layer
@@ -200,6 +200,7 @@ pub fn scores(results: &Results) -> Result<DataFrame> {
     let n_tags = results.design.tags.len();
     let (mut image, mut tap, mut op, mut depth, mut unit) = (vec![], vec![], vec![], vec![], vec![]);
     let mut tagged: Vec<Vec<f64>> = vec![vec![]; n_tags];
+    let mut hsum: Vec<Vec<f64>> = vec![vec![]; n_tags];
     let mut cols: [Vec<f64>; 10] = Default::default();
     let (mut sig_im, mut sig_tag) = (vec![], vec![]);
     for img in &results.images {
@@ -210,8 +211,9 @@ pub fn scores(results: &Results) -> Result<DataFrame> {
                 op.push(t.tap.info.op.clone());
                 depth.push(t.tap.info.depth as u32);
                 unit.push(u as u32);
-                for (k, v) in s.tagged.iter().enumerate().take(n_tags) {
-                    tagged[k].push(*v);
+                for k in 0..n_tags {
+                    tagged[k].push(s.tagged.get(k).copied().unwrap_or(f64::NAN));
+                    hsum[k].push(s.harmonic_sum.get(k).copied().unwrap_or(f64::NAN));
                 }
                 for (col, v) in cols.iter_mut().zip([
                     s.tagged_total,
@@ -256,6 +258,9 @@ pub fn scores(results: &Results) -> Result<DataFrame> {
     ];
     for (name, v) in names.iter().zip(cols) {
         columns.push(Column::new((*name).into(), v));
+    }
+    for (k, v) in hsum.into_iter().enumerate() {
+        columns.push(Column::new(format!("harmonic_sum_f{}", k + 1).into(), v));
     }
     columns.push(Column::new("significant_im".into(), sig_im));
     columns.push(Column::new("significant_tagged".into(), sig_tag));

@@ -94,6 +94,23 @@ fn identity_tap_reads_only_the_tags() {
 }
 
 #[test]
+fn per_position_units_are_single_pixels() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = load(dir.path(), "identity", identity_model(C, H, W));
+    let r = Experiment::new(model, Design::paper()).unwrap().with_taps("ident").unwrap().per_position("ident").unwrap();
+    let r = r.run(&[image()], &|_| {}).unwrap();
+    let t = &r.images[0].taps[0];
+    assert_eq!(t.spectrum.units, C * H * W);
+    let img = image();
+    for (c, y, x) in [(0, 0, 0), (1, 3, 4), (2, 7, 5), (2, 7, 9)] {
+        let u = (c * H + y) * W + x;
+        let (on, off) = if x < W / 2 { (F1_BIN, F2_BIN) } else { (F2_BIN, F1_BIN) };
+        assert_close(t.spectrum.amp(u, on), D * img.at(c, y, x) as f64, "pixel tag amplitude");
+        assert!(t.spectrum.amp(u, off) < 1e-6, "pixel ({c},{y},{x}) sees the other tag");
+    }
+}
+
+#[test]
 fn squared_input_gives_harmonics_but_no_intermodulation() {
     let dir = tempfile::tempdir().unwrap();
     let r = run(load(dir.path(), "square", square_model(C, H, W)), "square", Design::paper());

@@ -56,6 +56,9 @@ pub struct RunArgs {
     /// Tap selectors: default, conv, act, all, op:Type, names, patterns with *.
     #[arg(long)]
     taps: Option<String>,
+    /// Keep per-position units (no spatial mean) for the taps matching these selectors.
+    #[arg(long)]
+    per_position: Option<String>,
     /// Lattice order.
     #[arg(long)]
     order: Option<u32>,
@@ -89,6 +92,7 @@ pub fn demo(out: &Path, quiet: bool) -> Result<()> {
         model: Some(data.join("models/efficientnet_lite0.onnx")),
         images,
         taps: Some("default".into()),
+        per_position: None,
         out: Some(out.to_path_buf()),
         design: DesignConfig::default(),
         analysis: AnalysisConfig::default(),
@@ -109,6 +113,9 @@ pub fn run(a: RunArgs) -> Result<()> {
     }
     if a.taps.is_some() {
         f.taps = a.taps;
+    }
+    if a.per_position.is_some() {
+        f.per_position = a.per_position;
     }
     if a.out.is_some() {
         f.out = a.out;
@@ -154,7 +161,10 @@ fn execute(f: ExperimentFile, quiet: bool, with_report: bool) -> Result<()> {
     export::prepare_dir(&out)?;
     let images = load_images(&f.images)?;
     let model = Model::load(&model_path)?;
-    let exp = Experiment::new(model, design)?.with_taps(f.taps.as_deref().unwrap_or("default"))?.with_analysis(analysis);
+    let mut exp = Experiment::new(model, design)?.with_taps(f.taps.as_deref().unwrap_or("default"))?.with_analysis(analysis);
+    if let Some(sel) = &f.per_position {
+        exp = exp.per_position(sel)?;
+    }
     let per_image = exp.frames_per_image();
     let units: usize = exp.taps.iter().map(|t| t.units()).sum();
     if !quiet {
