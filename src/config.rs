@@ -24,6 +24,16 @@
 //! seed       = 0
 //! allow_leakage = false
 //!
+//! [input]                       # only for a model without a card: explicit preprocessing
+//! channels = 3
+//! height = 224
+//! width = 224
+//! resize_short_side = 256       # optional
+//! center_crop = 224             # optional
+//! value_scale = 255.0           # model input = (x·value_scale − mean) / std, x in [0, 1]
+//! mean = [127.0]
+//! std  = [128.0]
+//!
 //! [analysis]
 //! order  = 4                    # lattice order
 //! preset = "fpvs"               # mne, letswave, fpvs, meigen-bach, authors
@@ -37,7 +47,8 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::experiment::Analysis;
-use crate::images::{load_npy_stack, Image};
+use crate::images::{load_npy_stack, Image, Preprocess};
+use crate::probe::{InputSpec, Model};
 use crate::metrics::SnrPreset;
 use crate::stimulus::{Design, Modulation, PartLayout};
 
@@ -87,6 +98,29 @@ pub struct AnalysisConfig {
     pub full_window: Option<bool>,
 }
 
+/// The `[input]` table: explicit input spec and preprocessing, for models
+/// without a model card.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputConfig {
+    /// Channels (1 or 3).
+    pub channels: usize,
+    /// Input rows.
+    pub height: usize,
+    /// Input columns.
+    pub width: usize,
+    /// Resize the short side to this before cropping.
+    pub resize_short_side: Option<usize>,
+    /// Centre crop size.
+    pub center_crop: Option<usize>,
+    /// Scale of [0, 1] values before mean/std (default 1).
+    pub value_scale: Option<f32>,
+    /// Per-channel (or one) mean (default 0).
+    pub mean: Option<Vec<f32>>,
+    /// Per-channel (or one) std (default 1).
+    pub std: Option<Vec<f32>>,
+}
+
 /// A whole experiment file.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -103,6 +137,9 @@ pub struct ExperimentFile {
     pub per_position: Option<String>,
     /// Output folder.
     pub out: Option<PathBuf>,
+    /// Explicit input spec (models without a card).
+    #[serde(default)]
+    pub input: Option<InputConfig>,
     /// Stimulus design.
     #[serde(default)]
     pub design: DesignConfig,
@@ -117,6 +154,27 @@ impl ExperimentFile {
     pub fn load(path: &Path) -> Result<ExperimentFile> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io("cannot read experiment file", path, e))?;
         toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {}", path.display(), e.message())))
+    }
+}
+
+impl ExperimentFile {
+    /// Load the model: with its card, or with the explicit `[input]` table.
+    pub fn load_model(&self) -> Result<Model> {
+        let path = self.model.as_ref().ok_or_else(|| Error::Config("no model given (--model or `model =` in the experiment file)".into()))?;
+        match &self.input {
+            None => Model::load(path),
+            Some(i) => {
+                let spec = InputSpec { name: "input".into(), layout: "NCHW".into(), channels: i.channels, height: i.height, width: i.width };
+                let pre = Preprocess {
+                    resize_short_side: i.resize_short_side,
+                    center_crop: i.center_crop,
+                    value_scale: i.value_scale.unwrap_or(1.0),
+                    mean: i.mean.clone().unwrap_or_else(|| vec![0.0]),
+                    std: i.std.clone().unwrap_or_else(|| vec![1.0]),
+                };
+                Model::load_with(path, spec, pre)
+            }
+        }
     }
 }
 

@@ -200,7 +200,7 @@ impl Model {
             return Err(Error::model(
                 path,
                 format!(
-                    "no model card at {} (it gives input size and normalisation); write one or use Model::load_with",
+                    "no model card at {} (it gives input size and normalisation); write one, or give the input explicitly (CLI: --input CxHxW --mean … --std …; experiment file: [input]; library: Model::load_with)",
                     card_path.display()
                 ),
             ));

@@ -77,6 +77,19 @@ fn a_run_on_mnist_writes_tables_spectra_plots_and_report() {
 }
 
 #[test]
+fn a_model_without_a_card_runs_with_explicit_preprocessing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tmp.path().join("bare.onnx");
+    std::fs::copy(mnist(), &model).unwrap();
+    let out = tmp.path().join("out");
+    let (m, o) = (model.to_str().unwrap(), out.to_str().unwrap());
+    fails_with(&["run", "--model", m, "--image", &camera(), "--out", o, "--no-report"], "--input CxHxW", &out);
+    let r = freqtag(&["run", "--model", m, "--input", "1x28x28", "--mean", "0.1307", "--std", "0.3081", "--image", &camera(), "--out", o, "--quiet", "--no-report"]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(out.join("scores.parquet").is_file());
+}
+
+#[test]
 fn inspect_lists_taps_with_ops_and_shapes() {
     let o = freqtag(&["inspect", &mnist()]);
     assert!(o.status.success());

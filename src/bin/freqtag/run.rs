@@ -17,6 +17,24 @@ pub struct RunArgs {
     /// ONNX model (with `<stem>.card.json` beside it) or model card.
     #[arg(long)]
     model: Option<PathBuf>,
+    /// For a model without a card: its input as CxHxW (e.g. 3x224x224).
+    #[arg(long)]
+    input: Option<String>,
+    /// With --input: resize the short side to this before cropping.
+    #[arg(long)]
+    resize_short: Option<usize>,
+    /// With --input: centre crop size.
+    #[arg(long)]
+    crop: Option<usize>,
+    /// With --input: scale of [0, 1] pixel values (e.g. 255).
+    #[arg(long)]
+    value_scale: Option<f32>,
+    /// With --input: per-channel means, comma-separated.
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
+    mean: Option<Vec<f32>>,
+    /// With --input: per-channel standard deviations, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    std: Option<Vec<f32>>,
     /// Image file, folder, or `.npy` stack (`file.npy:A-B`); repeatable.
     #[arg(long = "image")]
     images: Vec<String>,
@@ -93,6 +111,7 @@ pub fn demo(out: &Path, quiet: bool) -> Result<()> {
         images,
         taps: Some("default".into()),
         per_position: None,
+        input: None,
         out: Some(out.to_path_buf()),
         design: DesignConfig::default(),
         analysis: AnalysisConfig::default(),
@@ -113,6 +132,22 @@ pub fn run(a: RunArgs) -> Result<()> {
     }
     if a.taps.is_some() {
         f.taps = a.taps;
+    }
+    if let Some(spec) = &a.input {
+        let dims: Vec<usize> = spec.split('x').filter_map(|v| v.trim().parse().ok()).collect();
+        let [channels, height, width] = dims[..] else {
+            return Err(Error::Config(format!("--input takes CxHxW (e.g. 3x224x224), got '{spec}'")));
+        };
+        f.input = Some(freqtag::config::InputConfig {
+            channels,
+            height,
+            width,
+            resize_short_side: a.resize_short,
+            center_crop: a.crop,
+            value_scale: a.value_scale,
+            mean: a.mean.clone(),
+            std: a.std.clone(),
+        });
     }
     if a.per_position.is_some() {
         f.per_position = a.per_position;
@@ -156,11 +191,10 @@ fn execute(f: ExperimentFile, quiet: bool, with_report: bool) -> Result<()> {
     // everything a user can get wrong is checked before the network runs
     let design = f.design.to_design()?;
     let analysis = f.analysis.to_analysis()?;
-    let model_path = f.model.clone().ok_or_else(|| Error::Config("no model given (--model or `model =` in the experiment file)".into()))?;
     let out = f.out.clone().ok_or_else(|| Error::Config("no output folder given (--out or `out =` in the experiment file)".into()))?;
     export::prepare_dir(&out)?;
     let images = load_images(&f.images)?;
-    let model = Model::load(&model_path)?;
+    let model = f.load_model()?;
     let mut exp = Experiment::new(model, design)?.with_taps(f.taps.as_deref().unwrap_or("default"))?.with_analysis(analysis);
     if let Some(sel) = &f.per_position {
         exp = exp.per_position(sel)?;
