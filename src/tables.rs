@@ -111,18 +111,19 @@ pub fn spectra(results: &Results) -> Result<DataFrame> {
 /// Lattice components of every unit: one row per (image, tap, unit, component).
 pub fn components(results: &Results) -> Result<DataFrame> {
     let lat = &results.lattice;
+    let collisions: Vec<String> = lat.components.iter().map(|c| c.collisions.join(" ")).collect();
     let mut c = ColumnsBuilder::default();
     for img in &results.images {
         for t in &img.taps {
             for (u, metrics) in t.components.iter().enumerate() {
                 for m in metrics {
                     let comp = &lat.components[m.component];
-                    c.image.push(img.image.clone());
-                    c.tap.push(t.tap.info.name.clone());
-                    c.op.push(t.tap.info.op.clone());
+                    c.image.push(img.image.as_str());
+                    c.tap.push(t.tap.info.name.as_str());
+                    c.op.push(t.tap.info.op.as_str());
                     c.depth.push(t.tap.info.depth as u32);
                     c.unit.push(u as u32);
-                    c.component.push(comp.label.clone());
+                    c.component.push(comp.label.as_str());
                     c.kind.push(comp.kind.as_str());
                     c.order.push(comp.order);
                     c.bin.push(comp.bin as u32);
@@ -134,7 +135,7 @@ pub fn components(results: &Results) -> Result<DataFrame> {
                     c.bca.push(m.neighbours.bca);
                     c.z.push(m.neighbours.z);
                     c.significant.push(m.significant);
-                    c.collisions.push(comp.collisions.join(" "));
+                    c.collisions.push(collisions[m.component].as_str());
                     c.aliased.push(comp.aliased);
                 }
             }
@@ -172,14 +173,16 @@ pub fn components(results: &Results) -> Result<DataFrame> {
     )
 }
 
+/// Column buffers of the components table; text columns borrow from the
+/// results (millions of rows: no per-row allocation).
 #[derive(Default)]
-struct ColumnsBuilder {
-    image: Vec<String>,
-    tap: Vec<String>,
-    op: Vec<String>,
+struct ColumnsBuilder<'a> {
+    image: Vec<&'a str>,
+    tap: Vec<&'a str>,
+    op: Vec<&'a str>,
     depth: Vec<u32>,
     unit: Vec<u32>,
-    component: Vec<String>,
+    component: Vec<&'a str>,
     kind: Vec<&'static str>,
     order: Vec<u32>,
     bin: Vec<u32>,
@@ -191,14 +194,15 @@ struct ColumnsBuilder {
     bca: Vec<f64>,
     z: Vec<f64>,
     significant: Vec<bool>,
-    collisions: Vec<String>,
+    collisions: Vec<&'a str>,
     aliased: Vec<bool>,
 }
 
 /// Unit scores: one row per (image, tap, unit).
 pub fn scores(results: &Results) -> Result<DataFrame> {
     let n_tags = results.design.tags.len();
-    let (mut image, mut tap, mut op, mut depth, mut unit) = (vec![], vec![], vec![], vec![], vec![]);
+    let (mut image, mut tap, mut op, mut depth, mut unit): (Vec<&str>, Vec<&str>, Vec<&str>, Vec<u32>, Vec<u32>) =
+        (vec![], vec![], vec![], vec![], vec![]);
     let mut tagged: Vec<Vec<f64>> = vec![vec![]; n_tags];
     let mut hsum: Vec<Vec<f64>> = vec![vec![]; n_tags];
     let mut cols: [Vec<f64>; 10] = Default::default();
@@ -206,9 +210,9 @@ pub fn scores(results: &Results) -> Result<DataFrame> {
     for img in &results.images {
         for t in &img.taps {
             for (u, s) in t.scores.iter().enumerate() {
-                image.push(img.image.clone());
-                tap.push(t.tap.info.name.clone());
-                op.push(t.tap.info.op.clone());
+                image.push(img.image.as_str());
+                tap.push(t.tap.info.name.as_str());
+                op.push(t.tap.info.op.as_str());
                 depth.push(t.tap.info.depth as u32);
                 unit.push(u as u32);
                 for k in 0..n_tags {
