@@ -25,6 +25,8 @@
 //! | plots | [`plots`] | results → SVG/PNG figures (plotters) |
 //! | report | [`report`] | results + figures → self-contained `report.html` |
 //! | notebook | [`notebook`] | inline display in evcxr Jupyter notebooks |
+//! | sweep | [`sweep`] | grids of models × taps × images × designs → per-point Parquet partitions (resumable, sharded) |
+//! | ablation | [`ablation`] | model + taps + tagging results + held-out images → ablated ONNX and masks, unit rankings, deletion curves, areas |
 //!
 //! ## Conventions (see `METHOD.md` in the shared docs)
 //!
@@ -48,6 +50,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod ablation;
 pub mod components;
 pub mod config;
 pub mod error;
@@ -61,7 +64,11 @@ pub mod probe;
 pub mod report;
 pub mod spectrum;
 pub mod stimulus;
+pub mod sweep;
 pub mod tables;
+
+#[cfg(feature = "ort")]
+mod ort_backend;
 
 pub use components::{Component, Kind, Lattice};
 pub use error::{Error, Result};

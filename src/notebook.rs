@@ -16,6 +16,10 @@
 //! | [`Results`], [`Findings`] | HTML summary: images, taps, where IMs appear, strongest units |
 //! | a Polars `DataFrame` | an HTML table of its first 20 rows (with [`Show`] in scope; [`show`] for more) |
 //!
+//! Tables made by a lazy query in one cell need [`fresh`] before a later cell
+//! queries them by column name (each evcxr cell carries its own Polars hash
+//! seed); [`floats`], [`strings`] and [`column`] read columns safely.
+//!
 //! [`Results::unit_spectrum`] draws one unit's spectrum with its lattice
 //! components labelled; [`lines`], [`bars`], [`scatter`] and
 //! [`unit_component_heatmap`] draw the figures the notebooks need beyond
@@ -489,6 +493,42 @@ pub fn show(df: &DataFrame, max_rows: usize) {
     emit("text/html", &df_html(df, max_rows));
 }
 
+/// A copy of `df` without its cached schema, safe to query in this cell.
+///
+/// evcxr (0.22, default static linking) builds every cell as its own shared
+/// library with its own copy of Polars, and so its own hash seed. A DataFrame
+/// that comes out of a lazy query carries a schema hashed with the seed of the
+/// cell that made it; looked up by name from a later cell it reports
+/// `ColumnNotFound`. Rebuild such frames with `fresh` before querying them
+/// again (`fresh(&df).lazy()…`); [`floats`], [`strings`] and [`column`] find
+/// columns without the schema.
+pub fn fresh(df: &DataFrame) -> DataFrame {
+    DataFrame::new(df.height(), df.columns().to_vec()).unwrap_or_else(|_| df.clone())
+}
+
+/// The column `name` of `df`, found by comparing names (no hashed schema:
+/// safe on frames made in an earlier notebook cell, see [`fresh`]).
+pub fn column<'a>(df: &'a DataFrame, name: &str) -> Result<&'a Column> {
+    df.columns().iter().find(|c| c.name().as_str() == name).ok_or_else(|| {
+        let names: Vec<&str> = df.columns().iter().map(|c| c.name().as_str()).collect();
+        Error::Data(format!("no column '{name}' in a table with columns {}", names.join(", ")))
+    })
+}
+
+/// A numeric column as `f64` values, nulls as NaN (see [`column`]).
+pub fn floats(df: &DataFrame, name: &str) -> Result<Vec<f64>> {
+    let c = column(df, name)?.cast(&DataType::Float64).map_err(|e| Error::Data(format!("column '{name}': {e}")))?;
+    let ca = c.f64().map_err(|e| Error::Data(format!("column '{name}': {e}")))?;
+    Ok(ca.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+}
+
+/// A string column as owned strings, nulls as "" (see [`column`]).
+pub fn strings(df: &DataFrame, name: &str) -> Result<Vec<String>> {
+    let c = column(df, name)?;
+    let ca = c.str().map_err(|e| Error::Data(format!("column '{name}': {e}")))?;
+    Ok(ca.iter().map(|v| v.unwrap_or("").to_string()).collect())
+}
+
 /// Inline display for types freqtag does not own (Polars' `DataFrame`).
 /// Bring it into scope with `use freqtag::notebook::*;` and a cell ending
 /// in a DataFrame shows an HTML table of its first 20 rows.
@@ -806,7 +846,7 @@ mod tests {
     #[test]
     fn line_bar_and_scatter_figures_render() {
         let f = lines("t", "x", "y", &[1.0, 2.0, 3.0], &[("a", vec![0.1, 0.2, f64::NAN]), ("b", vec![0.3, 0.1, 0.0])]).unwrap();
-        assert!(f.svg.starts_with("<svg") && f.svg.contains(">a<"));
+        assert!(f.svg.starts_with("<svg") && f.svg.contains("\na\n"), "legend entry missing");
         assert!(lines("t", "x", "y", &[1.0], &[("a", vec![])]).is_err());
         let f = bars("t", "y", &[("faces", 0.4, 0.05), ("non-faces", 0.3, 0.0)]).unwrap();
         assert!(f.svg.contains("non-faces"));
@@ -822,6 +862,15 @@ mod tests {
         assert_eq!(m.len(), s.bins());
         assert!((m[3] - 1.5 * s.amp(0, 3)).abs() < 1e-5);
         assert!(s.figure("mean").unwrap().svg.contains("mean"));
+    }
+
+    #[test]
+    fn columns_are_found_by_name_without_the_schema() {
+        let df = DataFrame::new(2, vec![Column::new("a".into(), [1u32, 2]), Column::new("b".into(), ["x", "y"])]).unwrap();
+        assert_eq!(floats(&df, "a").unwrap(), vec![1.0, 2.0]);
+        assert_eq!(strings(&df, "b").unwrap(), vec!["x", "y"]);
+        assert!(column(&df, "c").unwrap_err().to_string().contains("columns a, b"));
+        assert_eq!(fresh(&df).shape(), (2, 2));
     }
 
     #[test]

@@ -16,6 +16,12 @@
 //! The network is compiled once per batch size with the input shape pinned
 //! (tract is much faster with concrete shapes), and batches of frames are
 //! spread over all cores, each worker with its own state.
+//!
+//! The engine is [tract](https://crates.io/crates/tract-onnx) (pure Rust,
+//! the default) or, with the cargo feature `ort`, onnxruntime
+//! ([`Backend::Ort`], chosen at run time with [`Model::with_backend`]), which
+//! reads the spatial means in the graph itself (a `ReduceMean` after each
+//! tap) and loads the onnxruntime shared library named by `ORT_DYLIB_PATH`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -164,6 +170,34 @@ impl Tap {
     }
 }
 
+/// The engine that runs the network.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Backend {
+    /// tract, pure Rust (the default).
+    #[default]
+    Tract,
+    /// onnxruntime through the `ort` crate: needs freqtag built with the
+    /// cargo feature `ort` and `ORT_DYLIB_PATH` naming `libonnxruntime.so`
+    /// (e.g. the one the PyPI `onnxruntime` wheel ships).
+    Ort,
+}
+
+impl Backend {
+    /// Parse `tract` or `ort`; `ort` is an error when freqtag was built
+    /// without the `ort` feature.
+    pub fn parse(s: &str) -> Result<Backend> {
+        match s.trim().to_lowercase().as_str() {
+            "tract" => Ok(Backend::Tract),
+            "ort" | "onnxruntime" if cfg!(feature = "ort") => Ok(Backend::Ort),
+            "ort" | "onnxruntime" => Err(Error::Config(
+                "backend 'ort' needs freqtag built with the onnxruntime feature: cargo build --release --features ort".into(),
+            )),
+            other => Err(Error::Config(format!("unknown backend '{other}'; use tract or ort"))),
+        }
+    }
+}
+
 /// A loaded model.
 #[derive(Clone, Debug)]
 pub struct Model {
@@ -179,6 +213,7 @@ pub struct Model {
     pub classes: Vec<String>,
     proto: Arc<ModelProto>,
     taps: Vec<TapInfo>,
+    backend: Backend,
 }
 
 impl Model {
@@ -249,9 +284,28 @@ impl Model {
             return Err(Error::model(&path, format!("layout {} is not supported; use NCHW", input.layout)));
         }
         preprocess.validate(input.channels).map_err(|e| Error::model(&path, e))?;
-        let mut model = Model { name, path, input, preprocess, classes: vec![], proto: Arc::new(proto), taps: vec![] };
+        let mut model =
+            Model { name, path, input, preprocess, classes: vec![], proto: Arc::new(proto), taps: vec![], backend: Backend::Tract };
         model.taps = model.discover_taps()?;
         Ok(model)
+    }
+
+    /// Run this model's probes on `backend` (tract by default).
+    pub fn with_backend(mut self, backend: Backend) -> Result<Model> {
+        if backend == Backend::Ort && !cfg!(feature = "ort") {
+            return Backend::parse("ort").map(|_| self);
+        }
+        #[cfg(feature = "ort")]
+        if backend == Backend::Ort {
+            crate::ort_backend::environment(&self)?; // load onnxruntime now: a missing library is reported before anything runs
+        }
+        self.backend = backend;
+        Ok(self)
+    }
+
+    /// The engine this model's probes run on.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// The ONNX protobuf.
@@ -375,6 +429,18 @@ impl Model {
     /// Compile a probe reading `taps` with `batch` frames per run.
     pub fn probe(&self, taps: &[Tap], batch: usize) -> Result<Probe> {
         let batch = batch.max(1);
+        #[cfg(feature = "ort")]
+        if self.backend == Backend::Ort {
+            let engine = crate::ort_backend::OrtEngine::new(self, taps, batch)?;
+            return Ok(Probe {
+                model_name: self.name.clone(),
+                input: self.input.clone(),
+                preprocess: self.preprocess.clone(),
+                taps: taps.to_vec(),
+                batch,
+                engine: Engine::Ort(engine),
+            });
+        }
         let err = |e: TractError| Error::model(&self.path, format!("cannot compile: {e:#}"));
         let mut m = self.inference_model(batch)?;
         let mut outlets = Vec::with_capacity(taps.len());
@@ -390,7 +456,14 @@ impl Model {
             m.select_output_outlets(&outlets).map_err(err)?;
         }
         let plan = m.into_optimized().map_err(err)?.into_runnable().map_err(err)?;
-        Ok(Probe { model_name: self.name.clone(), input: self.input.clone(), preprocess: self.preprocess.clone(), taps: taps.to_vec(), batch, plan })
+        Ok(Probe {
+            model_name: self.name.clone(),
+            input: self.input.clone(),
+            preprocess: self.preprocess.clone(),
+            taps: taps.to_vec(),
+            batch,
+            engine: Engine::Tract(plan),
+        })
     }
 
     /// Logits (the model's first output) for images already prepared with
@@ -470,7 +543,21 @@ pub struct Probe {
     preprocess: Preprocess,
     taps: Vec<Tap>,
     batch: usize,
-    plan: Arc<TypedSimplePlan>,
+    engine: Engine,
+}
+
+/// The compiled network of a probe.
+enum Engine {
+    Tract(Arc<TypedSimplePlan>),
+    #[cfg(feature = "ort")]
+    Ort(crate::ort_backend::OrtEngine),
+}
+
+/// One worker's running state.
+enum Worker {
+    Tract(Box<TypedSimpleState>),
+    #[cfg(feature = "ort")]
+    Ort,
 }
 
 impl Probe {
@@ -512,24 +599,51 @@ impl Probe {
 
     /// Run a normalised input batch `[batch, C, H, W]`; each output flattened.
     fn run_raw(&self, input: Vec<f32>) -> Result<Vec<Vec<f32>>> {
-        let mut state = self.plan.spawn().map_err(|e| self.inference_error(e))?;
-        self.run_with(&mut state, input)
+        let mut worker = self.worker()?;
+        self.run_with(&mut worker, input, |_, o| Ok(o.to_vec()))
     }
 
-    fn run_with(&self, state: &mut TypedSimpleState, input: Vec<f32>) -> Result<Vec<Vec<f32>>> {
+    fn worker(&self) -> Result<Worker> {
+        match &self.engine {
+            Engine::Tract(plan) => Ok(Worker::Tract(Box::new(plan.spawn().map_err(|e| self.inference_error(e))?))),
+            #[cfg(feature = "ort")]
+            Engine::Ort(_) => Ok(Worker::Ort),
+        }
+    }
+
+    /// Run one batch and hand each output `(index, values)` to `take`,
+    /// without copying it.
+    fn run_with<T>(
+        &self,
+        worker: &mut Worker,
+        input: Vec<f32>,
+        mut take: impl FnMut(usize, &[f32]) -> Result<T>,
+    ) -> Result<Vec<T>> {
         let i = &self.input;
-        let arr = tract_ndarray::Array4::from_shape_vec((self.batch, i.channels, i.height, i.width), input)
-            .map_err(|e| Error::Data(format!("input batch: {e}")))?;
-        let out = state.run(tvec!(arr.into_tensor().into())).map_err(|e| self.inference_error(e))?;
-        out.iter()
-            .map(|t| {
-                let view = t.to_plain_array_view::<f32>().map_err(|e| self.inference_error(e))?;
-                Ok(view.iter().copied().collect())
-            })
-            .collect()
+        match (worker, &self.engine) {
+            (Worker::Tract(state), Engine::Tract(_)) => {
+                let arr = tract_ndarray::Array4::from_shape_vec((self.batch, i.channels, i.height, i.width), input)
+                    .map_err(|e| Error::Data(format!("input batch: {e}")))?;
+                let out = state.run(tvec!(arr.into_tensor().into())).map_err(|e| self.inference_error(e))?;
+                out.iter()
+                    .enumerate()
+                    .map(|(k, t)| {
+                        let view = t.to_plain_array_view::<f32>().map_err(|e| self.inference_error(e))?;
+                        match view.as_slice() {
+                            Some(s) => take(k, s),
+                            None => take(k, &view.iter().copied().collect::<Vec<f32>>()),
+                        }
+                    })
+                    .collect()
+            }
+            #[cfg(feature = "ort")]
+            (Worker::Ort, Engine::Ort(engine)) => engine.run(self.batch, i, &input, take),
+            #[cfg(feature = "ort")]
+            _ => Err(Error::Data("probe worker does not match its engine".into())),
+        }
     }
 
-    fn inference_error(&self, e: TractError) -> Error {
+    fn inference_error(&self, e: impl std::fmt::Display) -> Error {
         Error::Inference { model: self.model_name.clone(), message: format!("{e:#}") }
     }
 
@@ -548,9 +662,9 @@ impl Probe {
         let results: Vec<Result<Vec<Vec<f32>>>> = (0..n_batches)
             .into_par_iter()
             .map_init(
-                || self.plan.spawn(),
-                |state, b| {
-                    let state = state.as_mut().map_err(|e| Error::Inference { model: self.model_name.clone(), message: format!("{e:#}") })?;
+                || self.worker(),
+                |worker, b| {
+                    let worker = worker.as_mut().map_err(|e| Error::Inference { model: self.model_name.clone(), message: e.to_string() })?;
                     let first = b * self.batch;
                     let mut buf = vec![0f32; self.batch * per];
                     for j in 0..self.batch {
@@ -560,14 +674,11 @@ impl Probe {
                         render(f, slot);
                         self.preprocess.normalise(slot, self.input.channels);
                     }
-                    let outs = self.run_with(state, buf)?;
                     let real = (frames - first).min(self.batch);
-                    let reduced = outs
-                        .iter()
-                        .zip(&self.taps)
-                        .zip(&units)
-                        .map(|((o, tap), &u)| reduce(o, self.batch, real, tap, u))
-                        .collect::<Result<Vec<_>>>()?;
+                    let reduced = self.run_with(worker, buf, |k, o| match (self.taps.get(k), units.get(k)) {
+                        (Some(tap), Some(&u)) => reduce(o, self.batch, real, tap, u, self.reduced_in_graph(k)),
+                        _ => Ok(Vec::new()), // the model's own outputs of a probe without taps
+                    })?;
                     progress(real);
                     Ok(reduced)
                 },
@@ -588,10 +699,17 @@ impl Probe {
     }
 }
 
-/// Reduce one tap's batch output `[batch, C, ...]` to `[real, units]`.
-fn reduce(out: &[f32], batch: usize, real: usize, tap: &Tap, units: usize) -> Result<Vec<f32>> {
+/// Reduce one tap's batch output `[batch, C, ...]` to `[real, units]`
+/// (`in_graph`: the engine already took the spatial mean, `[batch, C]`).
+fn reduce(out: &[f32], batch: usize, real: usize, tap: &Tap, units: usize, in_graph: bool) -> Result<Vec<f32>> {
     let per_frame = out.len() / batch;
     let c = tap.info.channels();
+    if in_graph {
+        if per_frame != units {
+            return Err(Error::Data(format!("tap {} produced {per_frame} means per frame, expected {units}", tap.info.name)));
+        }
+        return Ok(out[..real * units].to_vec());
+    }
     if per_frame != c * tap.info.positions() {
         return Err(Error::Data(format!(
             "tap {} produced {per_frame} values per frame, expected shape {:?}",
@@ -604,9 +722,7 @@ fn reduce(out: &[f32], batch: usize, real: usize, tap: &Tap, units: usize) -> Re
         let frame = &out[f * per_frame..(f + 1) * per_frame];
         match tap.reduction {
             Reduction::PerPosition => v.extend_from_slice(frame),
-            Reduction::SpatialMean => {
-                v.extend(frame.chunks(pos).map(|ch| (ch.iter().map(|&x| x as f64).sum::<f64>() / pos as f64) as f32))
-            }
+            Reduction::SpatialMean => v.extend(frame.chunks(pos).map(|ch| (sum_f32(ch) / pos as f64) as f32)),
             Reduction::MeanOfSquares => v.extend(
                 frame.chunks(pos).map(|ch| (ch.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>() / pos as f64) as f32),
             ),
@@ -615,9 +731,52 @@ fn reduce(out: &[f32], batch: usize, real: usize, tap: &Tap, units: usize) -> Re
     Ok(v)
 }
 
+/// Sum of `x` in f64 precision, fast: 8 independent f32 lanes over blocks
+/// of 512 values (which the compiler vectorises), each block's total added
+/// in f64. The error is that of 64-term f32 sums, far below the f32 output.
+fn sum_f32(x: &[f32]) -> f64 {
+    let mut total = 0f64;
+    for block in x.chunks(512) {
+        let mut lanes = [0f32; 8];
+        let mut it = block.chunks_exact(8);
+        for c in &mut it {
+            for (l, v) in lanes.iter_mut().zip(c) {
+                *l += v;
+            }
+        }
+        total += lanes.iter().map(|&l| l as f64).sum::<f64>() + it.remainder().iter().map(|&v| v as f64).sum::<f64>();
+    }
+    total
+}
+
+impl Probe {
+    /// Whether the engine returns tap `k` already reduced to spatial means.
+    fn reduced_in_graph(&self, k: usize) -> bool {
+        match &self.engine {
+            Engine::Tract(_) => {
+                let _ = k; // tract hands back whole feature maps
+                false
+            }
+            #[cfg(feature = "ort")]
+            Engine::Ort(e) => e.reduced(k),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fast_sum_matches_f64_sum() {
+        let x: Vec<f32> = (0..12_545).map(|i| ((i * 7919) % 1000) as f32 / 997.0 - 0.3).collect();
+        let exact: f64 = x.iter().map(|&v| v as f64).sum();
+        // f32 lanes: the error bound scales with Σ|x| and f32's epsilon (1.2e-7)
+        let scale: f64 = x.iter().map(|&v| (v as f64).abs()).sum();
+        assert!((sum_f32(&x) - exact).abs() < 1e-6 * scale, "{} vs {exact}", sum_f32(&x));
+        assert_eq!(sum_f32(&[]), 0.0);
+        assert_eq!(sum_f32(&[1.5, 2.5, 3.0]), 7.0);
+    }
 
     #[test]
     fn globs_and_file_stems() {

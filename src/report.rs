@@ -283,3 +283,75 @@ Lattice up to order {}; SNR columns use the <code>{}</code> neighbour preset. Ne
     write_bytes(&path, h.as_bytes())?;
     Ok(path)
 }
+
+// ---------------------------------------------------------------------------
+// Ablation and pruning (see crate::ablation)
+
+/// The ablation study as an HTML section: set-up, the plain statement, the
+/// areas under the deletion curves and the figures (embedded, so the section
+/// needs no other file).
+pub fn ablation_section(study: &crate::ablation::Study, figures: &[(Figure, String)]) -> String {
+    use crate::ablation::Direction;
+    let mut h = String::from("<section><h2>Does the score mean anything? Ablation against baselines</h2>");
+    let units: usize = study.taps.iter().map(|t| t.channels()).sum();
+    let _ = write!(
+        h,
+        "<p>Units: the channels of {} taps ({units} units). Ranked on {} image(s) ({}); evaluated on {} other image(s): {}. \
+Unablated: accuracy {}, by definition agreement 1 and KL 0. Random rankings: {} seed(s); ties broken by seed {}.</p>",
+        study.taps.len(),
+        study.rank_images.len(),
+        esc(&study.rank_images.iter().take(12).cloned().collect::<Vec<_>>().join(", ")),
+        study.eval_images,
+        esc(&study.eval_description),
+        if study.labelled { format!("{:.4}", study.base.accuracy) } else { "n/a (no labels)".into() },
+        study.seeds.len(),
+        study.tie_seed
+    );
+    if let Some(d) = &study.design {
+        let noise = d.noise.map(|n| format!("pixel noise σ = {} (seed {})", n.sigma, n.seed)).unwrap_or_else(|| "no noise".into());
+        let _ = write!(h, "<p>Tagging design for the freqtag scores: {} at {} Hz, {} frames at {} frames/s, {}.</p>", esc(&d.layout.name()),
+            d.frequencies().iter().map(|f| f.to_string()).collect::<Vec<_>>().join(" / "), d.frames, d.fs_hz, esc(&noise));
+    }
+    h.push_str("<p>Area = the metric averaged over the sparsity range (trapezoid rule, unablated point included). \
+Top = most important units removed first (a good score damages a lot); bottom = least important first (a good score damages little).</p><ul>");
+    for v in &study.verdict {
+        let _ = write!(h, "<li>{}</li>", esc(v));
+    }
+    h.push_str("</ul><table><tr><th>scope</th><th>ranking</th><th>direction</th><th>curves</th><th>area accuracy</th><th>area agreement</th><th>area KL (nats)</th></tr>");
+    for r in &study.summary {
+        let dir = if r.direction == Direction::Random { "—" } else { r.direction.name() };
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{dir}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&r.scope),
+            r.criterion.name(),
+            r.curves,
+            r.accuracy.cell(r.curves),
+            r.agreement.cell(r.curves),
+            r.kl.cell(r.curves)
+        );
+    }
+    h.push_str("</table>");
+    for (f, caption) in figures {
+        h.push_str(&figure_html(f, caption, true));
+    }
+    h.push_str("<p>Tables beside this report: <code>rankings.parquet</code> (one row per ranking, tap and unit), <code>curves.parquet</code> (every point), \
+<code>areas.parquet</code> (one row per curve), <code>summary.parquet</code> (seeds collapsed), <code>study.json</code>.</p></section>");
+    h
+}
+
+/// Write a stand-alone `report.html` holding [`ablation_section`]; returns its path.
+pub fn write_ablation_report(study: &crate::ablation::Study, figures: &[(Figure, String)], dir: &Path) -> Result<std::path::PathBuf> {
+    let h = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>freqtag prune: {}</title><style>\
+body{{font-family:sans-serif;max-width:1250px;margin:2em auto;padding:0 1em;color:#222}}table{{border-collapse:collapse;font-size:13px}}\
+td,th{{border:1px solid #ccc;padding:3px 7px}}th{{background:#f2f2f2}}figcaption{{color:#555;font-size:13px}}</style></head><body>\
+<h1>Ablation and pruning of {}</h1>{}</body></html>",
+        esc(&study.model),
+        esc(&study.model),
+        ablation_section(study, figures)
+    );
+    let path = dir.join("report.html");
+    write_bytes(&path, h.as_bytes())?;
+    Ok(path)
+}

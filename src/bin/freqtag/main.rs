@@ -1,12 +1,15 @@
 //! The `freqtag` command line. Each group of subcommands lives in its own
-//! file: `run.rs` (demo, run, inspect).
+//! file: `run.rs` (demo, run, inspect), `prune.rs` (ablate, prune), `sweep.rs`
+//! (sweep, sweep merge).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod prune;
 mod run;
+mod sweep;
 
 #[derive(Parser)]
 #[command(name = "freqtag", version, about = "Frequency tagging of artificial neural networks (SSVEP-style spectra of ONNX CNNs)")]
@@ -30,6 +33,17 @@ enum Command {
     /// Run an experiment on any model and images (flags override the
     /// experiment file; defaults are the paper's design).
     Run(run::RunArgs),
+    /// Silence chosen units (channels of taps) and export the ablated ONNX
+    /// model, its card and the masks (JSON and .npy).
+    Ablate(prune::AblateArgs),
+    /// Rank units by the freqtag scores and by baselines (L1, mean
+    /// activation, APoZ, random) and measure deletion curves on held-out
+    /// images; tables, plots and report.html.
+    Prune(prune::PruneArgs),
+    /// Run a sweep file: grids over models, taps, images and designs, one
+    /// Parquet partition per point; resumable, shardable (`--shard i/n`);
+    /// `freqtag sweep merge` joins shards run apart.
+    Sweep(sweep::SweepArgs),
     /// List a model's taps (node name, op type, output shape) and its input.
     Inspect {
         /// ONNX model or model card.
@@ -46,6 +60,9 @@ fn main() -> ExitCode {
         Command::Demo { out, quiet } => run::demo(&out, quiet),
         Command::Run(args) => run::run(args),
         Command::Inspect { model, all } => run::inspect(&model, all),
+        Command::Ablate(args) => prune::ablate(args),
+        Command::Prune(args) => prune::prune(args),
+        Command::Sweep(args) => sweep::sweep(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Execute freqtag's notebooks top to bottom and export each as a
+# self-contained HTML page (figures and tables embedded) for colleagues who do
+# not run Rust. Fails (exit 1) when any cell of any notebook fails.
+#
+#   scripts/render-notebooks.sh [--out DIR] [NOTEBOOK.ipynb ...]
+#
+# Default: every notebooks/*.ipynb into reports/. Run scripts/setup-notebooks.sh
+# first. Each notebook also prints its run time and when its first figure
+# appeared.
+#
+# The kernel compiles freqtag and its dependencies (tract, Polars) itself, as
+# shared libraries: that build cannot reuse `cargo build`'s artifacts (evcxr
+# builds every crate as a dylib with -C prefer-dynamic, its own profile and an
+# explicit --target). So the build is kept between runs, outside the clone:
+#   EVCXR_TMPDIR  (default ~/.cache/freqtag/evcxr): evcxr's crate and target
+#                 folder, reused by every notebook of this run and by later runs;
+#                 seeded with this repository's Cargo.lock so the kernel builds
+#                 the same dependency versions as `cargo build`.
+# A cold build of the dependencies takes about 20 minutes on 2 cores, a warm
+# one only recompiles freqtag itself.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+out="$root/reports"
+notebooks=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --out) out="$2"; shift 2 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    *) notebooks+=("$1"); shift ;;
+  esac
+done
+[[ ${#notebooks[@]} -gt 0 ]] || notebooks=(notebooks/*.ipynb)
+
+# Jupyter: the active conda environment, else the venv of setup-notebooks.sh, else PATH.
+venv="${FREQTAG_JUPYTER_VENV:-$HOME/.local/share/freqtag/jupyter}"
+if [[ -n "${CONDA_PREFIX:-}" && -x "$CONDA_PREFIX/bin/jupyter-nbconvert" ]]; then
+  bindir="$CONDA_PREFIX/bin"
+elif [[ -x "$venv/bin/jupyter-nbconvert" ]]; then
+  bindir="$venv/bin"
+elif command -v jupyter-nbconvert >/dev/null; then
+  bindir=$(dirname "$(command -v jupyter-nbconvert)")
+else
+  echo "render-notebooks: Jupyter not found; run scripts/setup-notebooks.sh first" >&2
+  exit 1
+fi
+if ! "$bindir/jupyter" kernelspec list 2>/dev/null | grep -q '^ *rust '; then
+  echo "render-notebooks: the Rust kernel is not installed; run scripts/setup-notebooks.sh first" >&2
+  exit 1
+fi
+
+export EVCXR_TMPDIR="${EVCXR_TMPDIR:-$HOME/.cache/freqtag/evcxr}"
+# evcxr links each cell against the shared libstd with a *relative* runpath
+# computed for target/<triple>/debug/deps but loads the cell from one folder
+# up; that only resolves when the relative path climbs to / (as from /tmp). For
+# a build folder under the same home as rustup, name libstd's folder outright.
+sysroot_lib="$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/lib"
+export LD_LIBRARY_PATH="$sysroot_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+mkdir -p "$EVCXR_TMPDIR" "$out"
+cp Cargo.lock "$EVCXR_TMPDIR/Cargo.lock"
+# One run at a time: the kernels of two runs would overwrite each other's crate.
+exec 9>"$EVCXR_TMPDIR/.render.lock"
+if ! flock -n 9; then
+  echo "render-notebooks: another run holds $EVCXR_TMPDIR; waiting" >&2
+  flock 9
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failed=()
+total_start=$(date +%s)
+for nb in "${notebooks[@]}"; do
+  name=$(basename "$nb" .ipynb)
+  echo "== $name"
+  start=$(date +%s)
+  # Execute with the notebook's folder as working directory (no cell may take
+  # longer than an hour). Errors are kept in the notebook so that the report
+  # shows where it broke; the check below fails the run on any of them.
+  if "$bindir/jupyter" nbconvert --to notebook --execute --allow-errors \
+      --ExecutePreprocessor.timeout=3600 --ExecutePreprocessor.kernel_name=rust \
+      --output-dir "$work" --output "$name" "$nb" >"$work/$name.log" 2>&1; then
+    "$bindir/jupyter" nbconvert --to html --output-dir "$out" --output "$name" "$work/$name.ipynb" >>"$work/$name.log" 2>&1
+    if "$bindir/python" - "$work/$name.ipynb" "$start" <<'EOF'
+import datetime, json, re, sys
+nb = json.load(open(sys.argv[1]))
+t0 = float(sys.argv[2])
+ansi = re.compile(r"\x1b\[[0-9;]*m")
+def ts(s):
+    return datetime.datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
+first_fig, slowest, errors = None, (0.0, None), []
+for i, cell in enumerate(nb["cells"]):
+    if cell["cell_type"] != "code":
+        continue
+    outputs = cell.get("outputs", [])
+    errors += [(i, o) for o in outputs if o.get("output_type") == "error"]
+    ex = cell.get("metadata", {}).get("execution", {})
+    if "shell.execute_reply" not in ex:
+        continue
+    took = ts(ex["shell.execute_reply"]) - ts(ex["iopub.execute_input"])
+    if took > slowest[0]:
+        slowest = (took, i)
+    if first_fig is None and any(k in o.get("data", {}) for o in outputs for k in ("image/svg+xml", "image/png")):
+        first_fig = ts(ex["shell.execute_reply"]) - t0
+for i, o in errors[:3]:
+    src = "".join(nb["cells"][i]["source"]).strip().splitlines()
+    print(f"   cell #{i} ({src[0][:70] if src else ''} …): {o.get('ename')}: {ansi.sub('', o.get('evalue', ''))}", file=sys.stderr)
+if errors:
+    print(f"   {len(errors)} cell error(s)", file=sys.stderr)
+    sys.exit(1)
+print(f"   first figure after {first_fig:.0f} s" if first_fig is not None else "   no figure", end="")
+print(f"; slowest cell: #{slowest[1]} {slowest[0]:.0f} s")
+EOF
+    then
+      echo "   ok in $(( $(date +%s) - start )) s -> $out/$name.html"
+      continue
+    fi
+  else
+    grep -v '^\[NbConvertApp\]' "$work/$name.log" | tail -20 >&2
+  fi
+  echo "   FAILED after $(( $(date +%s) - start )) s (report, if any: $out/$name.html)" >&2
+  failed+=("$name")
+done
+echo "== notebooks executed in $(( $(date +%s) - total_start )) s"
+echo "notebooks: $(( ${#notebooks[@]} - ${#failed[@]} )) passed, ${#failed[@]} failed"
+if [[ ${#failed[@]} -gt 0 ]]; then
+  echo "failed: ${failed[*]}" >&2
+  exit 1
+fi

@@ -1,0 +1,315 @@
+//! `freqtag ablate` (silence chosen units; export the ablated ONNX model, its
+//! card and the masks) and `freqtag prune` (rank units by the freqtag scores
+//! and the baselines, deletion curves, tables, plots, report).
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use freqtag::ablation::{self, Ablation, Criterion, CurvePlan, EvalSet, Mode, Stage, StudyConfig, TapUnits, PHOTO_VARIANTS};
+use freqtag::config::load_images;
+use freqtag::experiment::top_k;
+use freqtag::{export, report, Design, Error, Image, Model, Result};
+
+#[derive(Args)]
+pub struct AblateArgs {
+    /// ONNX model (with `<stem>.card.json` beside it) or model card.
+    #[arg(long)]
+    model: PathBuf,
+    /// Units to silence, TAP:CHANNELS (e.g. '/conv_layers/conv_layers.1/Relu:0,3,8-11'); repeatable.
+    #[arg(long = "unit")]
+    units: Vec<String>,
+    /// A mask.json written by `freqtag ablate` to apply again (its units and mode).
+    #[arg(long)]
+    mask: Option<PathBuf>,
+    /// zero: zero the producing Conv/Gemm channel (weights and bias);
+    /// mask: insert a Mul by a 0/1 mask after the tap. Default: zero, or
+    /// the mode of --mask.
+    #[arg(long)]
+    mode: Option<String>,
+    /// Images on which to compare the ablated model with the original
+    /// (top-1 and KL); optional.
+    #[arg(long = "image")]
+    images: Vec<String>,
+    /// Output folder.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+pub fn ablate(a: AblateArgs) -> Result<()> {
+    let start = Instant::now();
+    let mut ablation = match &a.mask {
+        Some(p) => Ablation::from_mask_json(p)?,
+        None => Ablation::default(),
+    };
+    if let Some(m) = &a.mode {
+        ablation.mode = Mode::parse(m)?;
+    }
+    for spec in &a.units {
+        ablation.units.push(TapUnits::parse(spec)?);
+    }
+    let images = if a.images.is_empty() { vec![] } else { load_images(&a.images)? };
+    export::prepare_dir(&a.out)?;
+    let model = Model::load(&a.model)?;
+    let ablated = ablation::ablate(&model, &ablation)?;
+    let stem = a.model.file_stem().map(|s| s.to_string_lossy().replace(".card", "")).unwrap_or_else(|| "model".into());
+    let files = ablated.write(&a.out, &format!("{stem}.ablated"))?;
+    for t in &ablated.taps {
+        let how = match (&t.producer, &t.mask_node) {
+            (Some(p), _) => format!("zeroed in {} '{}' ({}{})", p.op, p.node, p.weight, p.bias.as_ref().map(|b| format!(", {b}")).unwrap_or_default()),
+            (_, Some(n)) => format!("masked by Mul '{n}'"),
+            _ => String::new(),
+        };
+        eprintln!("  {}: {} of {} channels silenced, {how}", t.tap.name, t.silenced.len(), t.tap.channels());
+    }
+    if !images.is_empty() {
+        let prepared = images.iter().map(|i| model.prepare(i)).collect::<Result<Vec<_>>>()?;
+        let before = model.classifier(1)?.logits(&prepared)?;
+        let after = ablated.model.classifier(1)?.logits(&prepared)?;
+        for ((img, b), x) in prepared.iter().zip(&before).zip(&after) {
+            let (cb, pb) = top_k(b, 1)[0];
+            let (ca, pa) = top_k(x, 1)[0];
+            eprintln!(
+                "  {:<24} top-1 {} ({pb:.2}) → {} ({pa:.2}); KL {:.4} nats",
+                img.name,
+                model.class_name(cb),
+                model.class_name(ca),
+                ablation::mean_kl(std::slice::from_ref(b), std::slice::from_ref(x))
+            );
+        }
+    }
+    for f in &files {
+        println!("{}", f.display());
+    }
+    eprintln!("wall time {:.1} s", start.elapsed().as_secs_f64());
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct PruneArgs {
+    /// ONNX model (with `<stem>.card.json` beside it) or model card.
+    #[arg(long)]
+    model: PathBuf,
+    /// Output folder.
+    #[arg(long)]
+    out: PathBuf,
+    /// Taps whose channels are the units (selectors as for `run`).
+    #[arg(long, default_value = "act")]
+    taps: String,
+    /// Taps with per-layer deletion curves: selectors, `all` (every ranked
+    /// tap) or `none`.
+    #[arg(long, default_value = "all")]
+    per_layer: String,
+    /// auto (digits for one-channel models, photos otherwise), digits or photos.
+    #[arg(long, default_value = "auto")]
+    dataset: String,
+    /// digits: the first N digits rank the units; the others evaluate.
+    #[arg(long, default_value_t = 20)]
+    rank_digits: usize,
+    /// photos: file stems (in data/images) of the photos that rank the units.
+    #[arg(long, value_delimiter = ',', default_value = "chelsea,coffee,astronaut")]
+    rank_photos: Vec<String>,
+    /// photos: evaluation photos (default: every other photo in data/images).
+    #[arg(long, value_delimiter = ',')]
+    eval_photos: Option<Vec<String>>,
+    /// photos: variants of each evaluation photo (orig, flip, crop-tl,
+    /// crop-br, crop-centre, flip-crop-centre).
+    #[arg(long, value_delimiter = ',', default_value = "orig,flip,crop-tl,crop-br,crop-centre,flip-crop-centre")]
+    variants: Vec<String>,
+    /// Network-wide sparsities (share of units removed).
+    #[arg(long, value_delimiter = ',', default_value = "0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9")]
+    sparsities: Vec<f64>,
+    /// Per-layer sparsities.
+    #[arg(long, value_delimiter = ',', default_value = "0.25,0.5,0.75")]
+    layer_sparsities: Vec<f64>,
+    /// Random rankings with seeds 0 … N−1.
+    #[arg(long, default_value_t = 5)]
+    seeds: u64,
+    /// Criteria (default all): tagged_total, im, integration, authors_snr,
+    /// l1, activation, apoz, random.
+    #[arg(long, value_delimiter = ',')]
+    criteria: Option<Vec<String>>,
+    /// Gaussian pixel noise σ of the tagging design (the authors' SNR needs
+    /// a noise floor; 0 = the exact noise-free design).
+    #[arg(long, default_value_t = 0.02, allow_negative_numbers = true)]
+    noise: f64,
+    /// Seed of the tagging noise and of tie-breaks between equal scores.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Images per network run in the evaluation (1 was fastest with tract
+    /// on both shipped models; batches run in parallel).
+    #[arg(long, default_value_t = 1)]
+    batch: usize,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+enum Dataset {
+    Digits,
+    Photos,
+}
+
+pub fn prune(a: PruneArgs) -> Result<()> {
+    let start = Instant::now();
+    // everything a user can get wrong is checked before the network runs
+    let criteria: Vec<Criterion> = match &a.criteria {
+        Some(list) => list.iter().map(|c| Criterion::parse(c)).collect::<Result<_>>()?,
+        None => Criterion::ALL.to_vec(),
+    };
+    if !(a.noise.is_finite() && a.noise >= 0.0) {
+        return Err(Error::Config(format!("--noise must be a finite σ ≥ 0, got {}", a.noise)));
+    }
+    let design = if a.noise > 0.0 { Design::paper().noise(a.noise, a.seed) } else { Design::paper() };
+    design.validate()?;
+    export::prepare_dir(&a.out)?;
+    let model = Model::load(&a.model)?;
+    let taps = model.select_taps(&a.taps)?;
+    let per_tap: Vec<usize> = match a.per_layer.trim() {
+        "none" => vec![],
+        "all" => (0..taps.len()).collect(),
+        sel => model
+            .select_taps(sel)?
+            .iter()
+            .map(|c| {
+                taps.iter().position(|t| t.name == c.name).ok_or_else(|| {
+                    Error::Config(format!("per-layer tap '{}' is not among the ranked taps (--taps {})", c.name, a.taps))
+                })
+            })
+            .collect::<Result<_>>()?,
+    };
+    let dataset = match a.dataset.as_str() {
+        "auto" if model.input.channels == 1 => Dataset::Digits,
+        "auto" | "photos" => Dataset::Photos,
+        "digits" => Dataset::Digits,
+        other => return Err(Error::Config(format!("dataset '{other}' is not known; use auto, digits or photos"))),
+    };
+    let data = freqtag::data_dir();
+    let (rank_images, eval) = match dataset {
+        Dataset::Digits => digits(&model, &data, a.rank_digits)?,
+        Dataset::Photos => photos(&model, &data, &a.rank_photos, a.eval_photos.as_deref(), &a.variants)?,
+    };
+    let batch = a.batch.max(1);
+    let plan = CurvePlan { layer: a.layer_sparsities.clone(), network: a.sparsities.clone(), per_tap };
+    plan.validate(taps.len())?;
+    let cfg = StudyConfig { taps, design: design.clone(), criteria: criteria.clone(), seeds: (0..a.seeds).collect(), tie_seed: a.seed, plan, batch };
+    let units: usize = cfg.taps.iter().map(|t| t.channels()).sum();
+    let frames = if criteria.iter().any(|c| c.is_tagging()) { design.frames_to_run() * rank_images.len() } else { 0 };
+    let evaluations = cfg.plan.evaluations(&criteria, cfg.seeds.len());
+    if !a.quiet {
+        eprintln!(
+            "freqtag prune: {} — {} taps ({units} units); ranking on {} image(s), evaluating on {} ({}); {} criteria, {} random seeds; {} network evaluations",
+            model.name,
+            cfg.taps.len(),
+            rank_images.len(),
+            eval.images.len(),
+            eval.description,
+            criteria.len(),
+            cfg.seeds.len(),
+            evaluations
+        );
+    }
+    let bar = if a.quiet { ProgressBar::hidden() } else { ProgressBar::new(frames.max(1) as u64) };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg:<22} {pos}/{len} [{bar:30}] {per_sec} eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let stage = Mutex::new(None::<Stage>);
+    let progress = |s: Stage, n: usize| {
+        if let Ok(mut current) = stage.lock() {
+            if *current != Some(s) {
+                *current = Some(s);
+                let (len, msg) = match s {
+                    Stage::Tagging => (frames, "tagging frames"),
+                    Stage::Activations => (rank_images.len(), "activation statistics"),
+                    Stage::Curves => (evaluations, "ablated evaluations"),
+                };
+                bar.reset();
+                bar.set_length(len.max(1) as u64);
+                bar.set_message(msg);
+            }
+        }
+        bar.inc(n as u64);
+    };
+    let study = ablation::run_study(&model, &cfg, &rank_images, eval, &progress)?;
+    bar.finish_and_clear();
+    let mut files = study.write(&a.out)?;
+    let figures = study.figures()?;
+    let plots_dir = a.out.join("plots");
+    for (fig, _) in &figures {
+        fig.save(&plots_dir)?;
+    }
+    files.push(plots_dir);
+    files.push(report::write_ablation_report(&study, &figures, &a.out)?);
+    if !a.quiet {
+        eprintln!("{}", study.markdown());
+        eprintln!("wall time {:.1} s", start.elapsed().as_secs_f64());
+    }
+    for f in &files {
+        println!("{}", f.display());
+    }
+    Ok(())
+}
+
+/// The first `n_rank` labelled digits rank; the others evaluate.
+fn digits(model: &Model, data: &Path, n_rank: usize) -> Result<(Vec<Image>, EvalSet)> {
+    let (images, labels) = ablation::load_digits(data)?;
+    if n_rank == 0 || n_rank >= images.len() {
+        return Err(Error::Config(format!("--rank-digits must be 1 to {}, got {n_rank}", images.len() - 1)));
+    }
+    let description = format!(
+        "scikit-learn digits {}–{} as 28×28 MNIST inputs, labelled ({} of the 1797; the first {n_rank} rank the units)",
+        n_rank,
+        images.len() - 1,
+        images.len() - n_rank
+    );
+    let eval = EvalSet::new(model, description, &images[n_rank..], Some(labels[n_rank..].to_vec()))?;
+    Ok((images[..n_rank].to_vec(), eval))
+}
+
+/// Ranking photos by name; evaluation photos (the others by default) in
+/// every variant.
+fn photos(model: &Model, data: &Path, rank: &[String], eval: Option<&[String]>, variants: &[String]) -> Result<(Vec<Image>, EvalSet)> {
+    for v in variants {
+        if !PHOTO_VARIANTS.contains(&v.as_str()) {
+            return Err(Error::Config(format!("photo variant '{v}' is not known; use {}", PHOTO_VARIANTS.join(", "))));
+        }
+    }
+    let folder = data.join("images");
+    let all = load_images(&[folder.to_string_lossy().into_owned()])?;
+    let names: Vec<&str> = all.iter().map(|i| i.name.as_str()).collect();
+    let find = |n: &String| {
+        all.iter().find(|i| i.name == *n).cloned().ok_or_else(|| {
+            Error::Config(format!("no photo '{n}' in {}; there are {}", folder.display(), names.join(", ")))
+        })
+    };
+    let rank_images = rank.iter().map(find).collect::<Result<Vec<_>>>()?;
+    let eval_photos: Vec<Image> = match eval {
+        Some(list) => list.iter().map(find).collect::<Result<_>>()?,
+        None => all.iter().filter(|i| !rank.contains(&i.name)).cloned().collect(),
+    };
+    if let Some(both) = eval_photos.iter().find(|i| rank.contains(&i.name)) {
+        return Err(Error::Config(format!("photo '{}' cannot both rank and evaluate", both.name)));
+    }
+    if rank_images.is_empty() || eval_photos.is_empty() {
+        return Err(Error::Config("photos: both the ranking and the evaluation set need at least one photo".into()));
+    }
+    let mut images = Vec::new();
+    for p in &eval_photos {
+        for v in variants {
+            images.push(ablation::photo_variant(p, v)?);
+        }
+    }
+    let description = format!(
+        "{} shipped photos ({}) × {} variants ({}), no labels: top-1 agreement and KL against the unablated network",
+        eval_photos.len(),
+        eval_photos.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", "),
+        variants.len(),
+        variants.join(", ")
+    );
+    Ok((rank_images, EvalSet::new(model, description, &images, None)?))
+}

@@ -1,0 +1,130 @@
+//! `freqtag sweep FILE [--shard i/n]` and `freqtag sweep merge`.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use freqtag::sweep::{merge, Progress, Shard, SweepFile};
+use freqtag::{Error, Result};
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct SweepArgs {
+    #[command(subcommand)]
+    command: Option<SweepCommand>,
+    /// Sweep file (TOML): grids over models, taps, images, parts, freqs,
+    /// depth, phases, modulation, noise (keys in `src/sweep.rs`).
+    config: Option<PathBuf>,
+    /// Output folder (overrides `out =` in the file).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Run shard i of n (the i-th of n runs of points with equal work), e.g.
+    /// `--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT`.
+    #[arg(long, default_value = "0/1")]
+    shard: String,
+    /// Inference backend: tract (default) or ort (needs the `ort` feature).
+    #[arg(long)]
+    backend: Option<String>,
+    /// Frames per network run (a speed knob; results do not depend on it).
+    #[arg(long)]
+    batch: Option<usize>,
+    /// Check the file and list the points without running them.
+    #[arg(long)]
+    dry_run: bool,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Subcommand)]
+enum SweepCommand {
+    /// Merge the output folders of shards run apart into one folder (copies
+    /// each finished point's files; the folders must share their settings).
+    Merge {
+        /// The merged folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// The shards' output folders.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+    },
+}
+
+pub fn sweep(a: SweepArgs) -> Result<()> {
+    if let Some(SweepCommand::Merge { out, inputs }) = a.command {
+        let s = merge(&inputs, &out)?;
+        let missing = s.grid_points.saturating_sub(s.points);
+        eprintln!(
+            "merged {} point(s) ({} files copied) into {}{}",
+            s.points,
+            s.files,
+            out.display(),
+            if missing > 0 { format!("; {missing} of {} grid point(s) are not finished yet", s.grid_points) } else { String::new() }
+        );
+        println!("results in {}", out.display());
+        return Ok(());
+    }
+    let config = a.config.ok_or_else(|| Error::Config("give a sweep file: freqtag sweep FILE.toml (or freqtag sweep merge)".into()))?;
+    let file = SweepFile::load(&config)?;
+    let out = a
+        .out
+        .or_else(|| file.out.clone())
+        .ok_or_else(|| Error::Config("no output folder given (--out or `out =` in the sweep file)".into()))?;
+    let shard = Shard::parse(&a.shard)?;
+    let mut sweep = file.to_sweep()?;
+    if let Some(b) = a.backend {
+        sweep.backend = b.trim().to_lowercase();
+    }
+    if let Some(b) = a.batch {
+        sweep.analysis.batch = b.max(1);
+    }
+    let plan = sweep.plan()?;
+    if a.dry_run {
+        let done = plan.finished(&out, shard).len();
+        let mine = plan.shard_points(shard);
+        let frames: usize = mine.iter().map(|p| plan.frames_of(p)).sum();
+        println!(
+            "{} grid point(s); shard {shard}: {} point(s), {done} already done, {frames} frames through the network",
+            plan.points.len(),
+            mine.len()
+        );
+        for p in mine {
+            println!("  #{:<5} {}  {}", p.index, p.id(), p.describe());
+        }
+        return Ok(());
+    }
+    let bar = if a.quiet { ProgressBar::hidden() } else { ProgressBar::new(0) };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg}\n  frames {pos}/{len} [{bar:30}] {per_sec} eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let started = AtomicUsize::new(0);
+    let todo = AtomicUsize::new(0);
+    let summary = plan.run(
+        &out,
+        shard,
+        &|n| bar.inc(n as u64),
+        &|event, _| match event {
+            Progress::Start { frames, points, skipped } => {
+                bar.set_length(frames as u64);
+                todo.store(points, Ordering::Relaxed);
+                if skipped > 0 && !a.quiet {
+                    bar.suspend(|| eprintln!("freqtag: {skipped} point(s) already done in {}, skipped", out.display()));
+                }
+            }
+            Progress::Point(p) => {
+                let i = started.fetch_add(1, Ordering::Relaxed) + 1;
+                bar.set_message(format!("point {i}/{} (#{}): {}", todo.load(Ordering::Relaxed), p.index, p.describe()));
+            }
+        },
+    )?;
+    bar.finish_and_clear();
+    if !a.quiet {
+        eprintln!("{summary}");
+    }
+    println!("results in {}", out.display());
+    Ok(())
+}

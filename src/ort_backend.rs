@@ -1,0 +1,197 @@
+//! The onnxruntime engine of the probe (cargo feature `ort`, chosen at run
+//! time with [`crate::probe::Backend::Ort`]).
+//!
+//! In: a [`Model`], its taps and a batch size. Out: a compiled engine that
+//! runs normalised frames `[batch, C, H, W]` and returns, per tap, either the
+//! spatial means `[batch, channels]` (computed in the graph: a
+//! `GlobalAveragePool` — `ReduceMean` for maps that are not 4-D — is appended
+//! after every spatial-mean tap, so the feature maps never leave
+//! onnxruntime) or the whole output (per-position and mean-of-squares taps,
+//! reduced by the probe as with tract).
+//!
+//! The shared library is loaded at run time (the `ort` crate's
+//! `load-dynamic`), from the path in `ORT_DYLIB_PATH`; nothing is downloaded
+//! at build time. The PyPI `onnxruntime` wheel ships one:
+//! `python -c "import onnxruntime, pathlib; print(next(pathlib.Path(onnxruntime.__file__).parent.glob('capi/libonnxruntime.so*')))"`.
+//!
+//! Each rayon worker has its own session (one intra-op thread each), as each
+//! tract worker has its own state: frames run in parallel, not layers.
+
+use std::sync::{Mutex, OnceLock};
+
+use ort::session::builder::GraphOptimizationLevel;
+use ort::session::Session;
+use ort::value::TensorRef;
+use prost::Message;
+use tract_onnx::pb::{
+    attribute_proto::AttributeType, tensor_proto::DataType, type_proto, AttributeProto, NodeProto, TensorProto,
+    TypeProto, ValueInfoProto,
+};
+
+use crate::error::{Error, Result};
+use crate::probe::{InputSpec, Model, Reduction, Tap};
+
+/// The onnxruntime environment, created once per process.
+static ENVIRONMENT: OnceLock<std::result::Result<ort::environment::Environment, String>> = OnceLock::new();
+
+pub(crate) fn environment(model: &Model) -> Result<&'static ort::environment::Environment> {
+    let env = ENVIRONMENT.get_or_init(|| {
+        let path = std::env::var_os("ORT_DYLIB_PATH").ok_or_else(|| {
+            "the ort backend loads onnxruntime from the file named by ORT_DYLIB_PATH, which is not set; \
+             e.g. pip install onnxruntime, then export ORT_DYLIB_PATH=$(python -c \"import onnxruntime, pathlib; \
+             print(next(pathlib.Path(onnxruntime.__file__).parent.glob('capi/libonnxruntime.so*')))\")"
+                .to_string()
+        })?;
+        let builder = ort::init_from(&path)
+            .map_err(|e| format!("cannot load onnxruntime from ORT_DYLIB_PATH={}: {e}", path.to_string_lossy()))?;
+        builder.with_name("freqtag").with_telemetry(false).build().map_err(|e| format!("onnxruntime: {e}"))
+    });
+    env.as_ref().map_err(|m| Error::model(&model.path, m))
+}
+
+/// A compiled onnxruntime model reading a set of taps.
+pub(crate) struct OrtEngine {
+    sessions: Vec<Mutex<Session>>,
+    input_name: String,
+    outputs: Vec<String>,
+    reduced: Vec<bool>,
+    model_name: String,
+}
+
+impl OrtEngine {
+    /// Build the tapped graph and one session per rayon worker.
+    pub(crate) fn new(model: &Model, taps: &[Tap], _batch: usize) -> Result<OrtEngine> {
+        let env = environment(model)?;
+        let mut proto = model.proto().clone();
+        let opset = proto.opset_import.iter().find(|o| o.domain.is_empty() || o.domain == "ai.onnx").map(|o| o.version).unwrap_or(13);
+        let graph = proto.graph.as_mut().ok_or_else(|| Error::model(&model.path, "the ONNX file has no graph"))?;
+        let initializers: std::collections::HashSet<String> = graph.initializer.iter().map(|t| t.name.clone()).collect();
+        let input_name = graph
+            .input
+            .iter()
+            .find(|i| !initializers.contains(&i.name))
+            .map(|i| i.name.clone())
+            .ok_or_else(|| Error::model(&model.path, "the graph has no input"))?;
+        let mut outputs = Vec::with_capacity(taps.len());
+        let mut reduced = Vec::with_capacity(taps.len());
+        if !taps.is_empty() {
+            let float = TypeProto {
+                value: Some(type_proto::Value::TensorType(type_proto::Tensor { elem_type: DataType::Float as i32, shape: None })),
+                ..Default::default()
+            };
+            let mut new_outputs = Vec::with_capacity(taps.len());
+            for (k, tap) in taps.iter().enumerate() {
+                let rank = tap.info.shape.len() + 1;
+                // GlobalAveragePool for NCHW maps (the fastest here), ReduceMean otherwise
+                let name = if tap.reduction == Reduction::SpatialMean && rank == 4 {
+                    let out = format!("freqtag_spatial_mean_{k}");
+                    graph.node.push(NodeProto {
+                        name: out.clone(),
+                        op_type: "GlobalAveragePool".into(),
+                        input: vec![tap.info.tensor.clone()],
+                        output: vec![out.clone()],
+                        ..Default::default()
+                    });
+                    reduced.push(true);
+                    out
+                } else if tap.reduction == Reduction::SpatialMean && rank > 2 {
+                    let out = format!("freqtag_spatial_mean_{k}");
+                    let axes: Vec<i64> = (2..rank as i64).collect();
+                    let mut node = NodeProto {
+                        name: format!("freqtag_spatial_mean_{k}"),
+                        op_type: "ReduceMean".into(),
+                        input: vec![tap.info.tensor.clone()],
+                        output: vec![out.clone()],
+                        attribute: vec![AttributeProto {
+                            name: "keepdims".into(),
+                            r#type: AttributeType::Int as i32,
+                            i: 0,
+                            ..Default::default()
+                        }],
+                        ..Default::default()
+                    };
+                    if opset >= 18 {
+                        let axes_name = format!("freqtag_axes_{rank}");
+                        if !graph.initializer.iter().any(|t| t.name == axes_name) {
+                            graph.initializer.push(TensorProto {
+                                name: axes_name.clone(),
+                                dims: vec![axes.len() as i64],
+                                data_type: DataType::Int64 as i32,
+                                int64_data: axes,
+                                ..Default::default()
+                            });
+                        }
+                        node.input.push(axes_name);
+                    } else {
+                        node.attribute.push(AttributeProto {
+                            name: "axes".into(),
+                            r#type: AttributeType::Ints as i32,
+                            ints: axes,
+                            ..Default::default()
+                        });
+                    }
+                    graph.node.push(node);
+                    reduced.push(true);
+                    out
+                } else {
+                    reduced.push(false);
+                    tap.info.tensor.clone()
+                };
+                new_outputs.push(ValueInfoProto { name: name.clone(), r#type: Some(float.clone()), ..Default::default() });
+                outputs.push(name);
+            }
+            graph.output = new_outputs;
+        } else {
+            outputs = graph.output.iter().map(|o| o.name.clone()).collect();
+            reduced = vec![false; outputs.len()];
+        }
+        let bytes = proto.encode_to_vec();
+        let workers = rayon::current_num_threads().max(1);
+        let err = |e: ort::Error| Error::model(&model.path, format!("onnxruntime cannot load the tapped graph: {e}"));
+        let sessions = (0..workers)
+            .map(|_| {
+                let s = Session::builder(env)
+                    .map_err(err)?
+                    .with_optimization_level(GraphOptimizationLevel::Level3)
+                    .map_err(|e| err(e.into()))?
+                    .with_intra_threads(1) // one session per worker beats one session with 2 threads (bench/README.md)
+                    .map_err(|e| err(e.into()))?
+                    .with_inter_threads(1)
+                    .map_err(|e| err(e.into()))?
+                    .commit_from_memory(&bytes)
+                    .map_err(err)?;
+                Ok(Mutex::new(s))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(OrtEngine { sessions, input_name, outputs, reduced, model_name: model.name.clone() })
+    }
+
+    /// Whether output `k` holds spatial means already.
+    pub(crate) fn reduced(&self, k: usize) -> bool {
+        self.reduced.get(k).copied().unwrap_or(false)
+    }
+
+    /// Run one batch on the calling worker's session; hand each output to `take`.
+    pub(crate) fn run<T>(
+        &self,
+        batch: usize,
+        spec: &InputSpec,
+        input: &[f32],
+        mut take: impl FnMut(usize, &[f32]) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let fail = |e: &dyn std::fmt::Display| Error::Inference { model: self.model_name.clone(), message: e.to_string() };
+        let slot = rayon::current_thread_index().unwrap_or(0) % self.sessions.len();
+        let mut session = self.sessions[slot].lock().map_err(|_| fail(&"a session was poisoned by an earlier failure"))?;
+        let shape = [batch as i64, spec.channels as i64, spec.height as i64, spec.width as i64];
+        let tensor = TensorRef::from_array_view((shape, input)).map_err(|e| fail(&e))?;
+        let outs = session.run(ort::inputs![self.input_name.as_str() => tensor]).map_err(|e| fail(&e))?;
+        self.outputs
+            .iter()
+            .enumerate()
+            .map(|(k, name)| {
+                let (_, data) = outs[name.as_str()].try_extract_tensor::<f32>().map_err(|e| fail(&e))?;
+                take(k, data)
+            })
+            .collect()
+    }
+}

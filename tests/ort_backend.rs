@@ -1,0 +1,64 @@
+//! The onnxruntime backend gives the same spectra as tract (build with
+//! `--features ort`; `ORT_DYLIB_PATH` must name `libonnxruntime.so`, e.g. the
+//! one in the PyPI `onnxruntime` wheel — see bench/README.md).
+//!
+//! Truth: the two engines compute the same network in float32, so every
+//! unit's amplitude spectrum must agree to float32 accumulation error (the
+//! spatial mean is taken in the graph by onnxruntime, in Rust for tract).
+#![cfg(feature = "ort")]
+
+use std::path::{Path, PathBuf};
+
+use freqtag::probe::Backend;
+use freqtag::{Design, Experiment, Image, Model, Results};
+
+fn data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data")
+}
+
+fn run(model: &Path, backend: Backend, taps: &str, per_position: Option<&str>, image: &Image) -> Results {
+    let m = Model::load(model).unwrap().with_backend(backend).unwrap_or_else(|e| panic!("{e}"));
+    let mut exp = Experiment::new(m, Design::paper()).unwrap().with_taps(taps).unwrap();
+    if let Some(p) = per_position {
+        exp = exp.per_position(p).unwrap();
+    }
+    exp.run(std::slice::from_ref(image), &|_| {}).unwrap()
+}
+
+/// Every tap's amplitudes and (where the amplitude is not tiny) phases agree.
+fn assert_same_spectra(a: &Results, b: &Results, rel: f32) {
+    let (ta, tb) = (&a.images[0].taps, &b.images[0].taps);
+    assert_eq!(ta.len(), tb.len());
+    let mut worst_rel = 0f32;
+    for (x, y) in ta.iter().zip(tb) {
+        assert_eq!(x.tap.info.name, y.tap.info.name);
+        let (sx, sy) = (&x.spectrum, &y.spectrum);
+        assert_eq!((sx.units, sx.frames), (sy.units, sy.frames), "{}", x.tap.info.name);
+        let scale = sx.amplitude.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
+        let worst = sx.amplitude.iter().zip(&sy.amplitude).map(|(p, q)| (p - q).abs()).fold(0f32, f32::max);
+        assert!(worst <= rel * scale, "{}: amplitudes differ by {worst} (largest amplitude {scale})", x.tap.info.name);
+        worst_rel = worst_rel.max(worst / scale);
+    }
+    eprintln!("largest amplitude difference: {worst_rel:.2e} of the tap's largest amplitude");
+}
+
+#[test]
+fn tract_and_onnxruntime_give_the_same_spectra_on_lite0() {
+    let model = data().join("models/efficientnet_lite0.onnx");
+    let image = Image::open(data().join("images/chelsea.png")).unwrap();
+    let tract = run(&model, Backend::Tract, "default", None, &image);
+    let ort = run(&model, Backend::Ort, "default", None, &image);
+    assert_eq!(tract.units(), 40208);
+    assert_same_spectra(&tract, &ort, 1e-3); // seen: 7e-5 on Lite0, 2e-7 on MNIST
+    assert_eq!(tract.images[0].top_classes[0].0, ort.images[0].top_classes[0].0);
+}
+
+#[test]
+fn per_position_and_dense_taps_agree_on_mnist() {
+    let model = data().join("models/mnist_cnn.onnx");
+    let image = Image::open(data().join("images/camera.png")).unwrap();
+    let first_conv = Model::load(&model).unwrap().select_taps("conv").unwrap()[0].name.clone();
+    let tract = run(&model, Backend::Tract, "all", Some(&first_conv), &image);
+    let ort = run(&model, Backend::Ort, "all", Some(&first_conv), &image);
+    assert_same_spectra(&tract, &ort, 1e-3); // seen: 7e-5 on Lite0, 2e-7 on MNIST
+}
