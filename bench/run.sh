@@ -14,6 +14,8 @@
 #                 efficientnet packages (default /work/exportenv/bin/python)
 #        ONLY     space-separated subset of: ft-tract ft-ort py-ort py-torch
 #        WORKLOADS  space-separated subset of: paper sweep
+#        TORCH_SWEEP_IMAGES  images of the sweep for PyTorch (default 5: all 50
+#                 points; 1 runs 10 points, for a machine where 50 take too long)
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 WORK=${1:-/tmp/freqtag-bench}
@@ -38,26 +40,20 @@ mkdir -p "$WORK/images-sweep"
 for f in astronaut chelsea coffee motorcycle_left rocket; do cp "$WORK/images/$f.png" "$WORK/images-sweep/"; done
 
 # the two workloads as freqtag sweep files
-cat > "$WORK/paper.toml" <<TOML
+sweep_file() { # name images-folder freqs depths
+  cat > "$WORK/$1.toml" <<TOML
 models = ["$REPO/data/models/efficientnet_lite0.onnx"]
-images = ["$WORK/images"]
+images = ["$2"]
 taps   = ["default"]
-tables = ["scores", "spectra-npy"]   # what the Python references write: spectra arrays and unit scores
+tables = ["scores", "spectra-npy"]   # what the Python references write: unit scores and all spectra
 [grid]
 parts = ["left-right"]
-freqs = [[6.0, 7.5]]
-depth = [0.25]
+freqs = $3
+depth = $4
 TOML
-cat > "$WORK/sweep.toml" <<TOML
-models = ["$REPO/data/models/efficientnet_lite0.onnx"]
-images = ["$WORK/images-sweep"]
-taps   = ["default"]
-tables = ["scores", "spectra-npy"]   # what the Python references write: spectra arrays and unit scores
-[grid]
-parts = ["left-right"]
-freqs = [[6.0, 7.5], [7.5, 6.0], [5.0, 8.0], [4.5, 6.0], [3.0, 4.5]]
-depth = [0.25, 0.125]
-TOML
+}
+sweep_file paper "$WORK/images" "[[6.0, 7.5]]" "[0.25]"
+sweep_file sweep "$WORK/images-sweep" "[[6.0, 7.5], [7.5, 6.0], [5.0, 8.0], [4.5, 6.0], [3.0, 4.5]]" "[0.25, 0.125]"
 
 measure() { # name command...
   local name=$1; shift
@@ -66,6 +62,8 @@ measure() { # name command...
   echo "== $name (load $(cat "$WORK/$name.load"))" >&2
   /usr/bin/time -v "$@" > "$WORK/$name.stdout" 2> "$WORK/$name.time" || { tail -5 "$WORK/$name.time" >&2; return 1; }
   cut -d' ' -f1-3 /proc/loadavg > "$WORK/$name.load-after"
+  # keep the markers and tables, drop the spectra arrays (about 40 MB per point)
+  rm -rf "$WORK/out-$name/spectra-npy" "$WORK/out-$name"/point*
 }
 
 for w in $WORKLOADS; do
@@ -75,7 +73,9 @@ for w in $WORKLOADS; do
       ft-tract) measure "$w-ft-tract" "$FT" sweep "$WORK/$w.toml" --out "$WORK/out-$w-ft-tract" --quiet ;;
       ft-ort)   measure "$w-ft-ort" "$FT" sweep "$WORK/$w.toml" --out "$WORK/out-$w-ft-ort" --backend ort --quiet ;;
       py-ort)   measure "$w-py-ort" "$PY" bench/reference.py --engine ort --workload "$w" --images "$imgs" --out "$WORK/out-$w-py-ort" ;;
-      py-torch) measure "$w-py-torch" "$PY" bench/reference.py --engine torch --workload "$w" --images "$imgs" --out "$WORK/out-$w-py-torch" ;;
+      py-torch)
+        limit=0; [ "$w" = sweep ] && limit=${TORCH_SWEEP_IMAGES:-5}
+        measure "$w-py-torch" "$PY" bench/reference.py --engine torch --workload "$w" --images "$imgs" --limit "$limit" --out "$WORK/out-$w-py-torch" ;;
     esac
   done
 done

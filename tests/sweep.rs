@@ -19,7 +19,7 @@ fn freqtag(args: &[&str]) -> Output {
 }
 
 /// A sweep file on the MNIST model: 4 images (a glob and a `.npy` range) ×
-/// 2 layouts × 2 depths × `extra` = 16 points when `extra` adds nothing.
+/// 2 layouts × 2 depths (16 points) × the axes in `extra`.
 fn sweep_file(dir: &Path, extra: &str) -> PathBuf {
     let d = data();
     let text = format!(
@@ -81,23 +81,26 @@ fn markers(out: &Path) -> usize {
 #[test]
 fn shards_give_the_same_tables_as_one_run() {
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = sweep_file(tmp.path(), "");
+    // noise makes half the points run all 240 frames (uneven shards) and
+    // checks that a point draws the same noise whichever shard runs it
+    let cfg = sweep_file(tmp.path(), "noise = [0.0, 0.02]");
     let whole = tmp.path().join("whole");
     let s = run_lib(&cfg, &whole, Shard::default());
-    assert_eq!((s.grid_points, s.ran, s.skipped), (16, 16, 0), "{s}");
-    assert_eq!(markers(&whole), 16);
+    assert_eq!((s.grid_points, s.ran, s.skipped), (32, 32, 0), "{s}");
+    assert_eq!(markers(&whole), 32);
 
     // three shards writing into one shared folder
     let shared = tmp.path().join("shared");
-    let ran: usize = (0..3).map(|i| run_lib(&cfg, &shared, Shard { index: i, count: 3 }).ran).sum();
-    assert_eq!(ran, 16);
+    let ran: Vec<usize> = (0..3).map(|i| run_lib(&cfg, &shared, Shard { index: i, count: 3 }).ran).collect();
+    assert_eq!(ran.iter().sum::<usize>(), 32);
+    assert!(ran.iter().all(|&n| n > 0), "{ran:?}");
     // two shards on "separate machines", merged by the library and by the CLI
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
-    assert_eq!(run_lib(&cfg, &a, Shard { index: 0, count: 2 }).ran, 8);
-    assert_eq!(run_lib(&cfg, &b, Shard { index: 1, count: 2 }).ran, 8);
+    let (na, nb) = (run_lib(&cfg, &a, Shard { index: 0, count: 2 }).ran, run_lib(&cfg, &b, Shard { index: 1, count: 2 }).ran);
+    assert_eq!(na + nb, 32);
     let merged = tmp.path().join("merged");
     let m = merge(&[a.clone(), b.clone()], &merged).unwrap();
-    assert_eq!((m.points, m.grid_points), (16, 16));
+    assert_eq!((m.points, m.grid_points), (32, 32));
     let merged_cli = tmp.path().join("merged-cli");
     let o = freqtag(&["sweep", "merge", "--out", merged_cli.to_str().unwrap(), a.to_str().unwrap(), b.to_str().unwrap()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -121,22 +124,23 @@ fn shards_give_the_same_tables_as_one_run() {
         .collect()
         .unwrap();
     assert_eq!(slice.height() * 4, scores.height(), "a quarter of the grid");
+    assert_eq!(slice.column("noise").unwrap().as_materialized_series().unique().unwrap().len(), 2);
     let images = slice.column("image").unwrap().as_materialized_series().unique().unwrap();
     assert_eq!(images.len(), 4, "camera, chelsea, lfw_subset_000, lfw_subset_001");
 
     // a re-run finds everything done
     let again = run_lib(&cfg, &whole, Shard::default());
-    assert_eq!((again.ran, again.skipped), (0, 16));
+    assert_eq!((again.ran, again.skipped), (0, 32));
 }
 
 #[test]
 fn a_killed_run_resumes_to_identical_tables() {
     let tmp = tempfile::tempdir().unwrap();
-    // 128 points: enough that the kill lands mid-way
-    let cfg = sweep_file(tmp.path(), "modulation = [\"multiplicative\", \"contrast\"]\nphases = [[0.0, 0.0], [0.0, 1.5]]\nnoise = [0.0, 0.02]");
+    // 64 points: enough that the kill lands mid-way
+    let cfg = sweep_file(tmp.path(), "modulation = [\"multiplicative\", \"contrast\"]\nphases = [[0.0, 0.0], [0.0, 1.5]]");
     let reference = tmp.path().join("reference");
     let s = run_lib(&cfg, &reference, Shard::default());
-    assert_eq!(s.ran, 128);
+    assert_eq!(s.ran, 64);
 
     let out = tmp.path().join("killed");
     let mut child = Command::new(env!("CARGO_BIN_EXE_freqtag"))
@@ -153,7 +157,7 @@ fn a_killed_run_resumes_to_identical_tables() {
     child.wait().unwrap();
     let done = markers(&out);
     assert!(done >= 5, "the run made no progress before the kill");
-    assert!(done < 128, "the run finished before the kill; nothing was interrupted");
+    assert!(done < 64, "the run finished before the kill; nothing was interrupted");
     // every Parquet file left behind reads, whole
     for t in [Table::Scores, Table::Components, Table::Layers] {
         for f in table_files(&out, t) {
@@ -174,7 +178,7 @@ fn a_killed_run_resumes_to_identical_tables() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
     assert!(err.contains("already done") && err.contains("run now"), "{err}");
-    assert_eq!(markers(&out), 128);
+    assert_eq!(markers(&out), 64);
     assert!(!folder.join(".part.parquet.12345.tmp").exists(), "stale temporary file left");
     for t in [Table::Scores, Table::Components, Table::Layers] {
         assert_same(&collect(&reference, t).unwrap(), &collect(&out, t).unwrap(), t.name());
