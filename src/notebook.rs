@@ -20,6 +20,10 @@
 //! queries them by column name (each evcxr cell carries its own Polars hash
 //! seed); [`floats`], [`strings`] and [`column`] read columns safely.
 //!
+//! evcxr keeps one rich output per MIME type and cell, so a loop that
+//! displays several values shows only the last: use [`figures`], [`images`]
+//! or [`html`] to show several from one cell.
+//!
 //! [`Results::unit_spectrum`] draws one unit's spectrum with its lattice
 //! components labelled; [`lines`], [`bars`], [`scatter`] and
 //! [`unit_component_heatmap`] draw the figures the notebooks need beyond
@@ -37,19 +41,19 @@
 
 use std::fmt::Write as _;
 
-use plotters::coord::Shift;
-use plotters::prelude::*;
 use polars::prelude::*;
 
 use crate::components::{Kind, Lattice};
 use crate::error::{Error, Result};
 use crate::experiment::{Experiment, Results};
 use crate::images::Image;
-use crate::plots::{self, colour_map, kind_colour, render, Figure, HeatmapPlot, Plot};
+use crate::plots::{self, colour_map, kind_colour, Figure};
 use crate::probe::{glob_match, Model, ACTIVATION_OPS, CONV_OPS};
 use crate::report::{esc, findings, Findings};
 use crate::spectrum::Spectrum;
 use crate::stimulus::{Design, Stimulus};
+
+pub use crate::plots::{bars, lines, scatter, series_colour, unit_component_heatmap};
 
 /// Figures whose SVG is larger than this (bytes) are shown as PNG.
 pub const SVG_LIMIT: usize = 400_000;
@@ -79,6 +83,45 @@ impl Figure {
             emit("image/png", &png_base64(&self.png));
         }
     }
+}
+
+impl Figure {
+    /// The figure as an HTML `<img>` (SVG or PNG data URI, as
+    /// [`Figure::evcxr_display`] chooses), for [`html`] and [`figures`].
+    pub fn to_html(&self) -> String {
+        let (mime, data) = if !self.svg.is_empty() && self.svg.len() < SVG_LIMIT && !self.svg.contains("data:image/png") {
+            ("image/svg+xml", png_base64(self.svg.as_bytes()))
+        } else {
+            ("image/png", png_base64(&self.png))
+        };
+        format!("<img alt=\"{}\" src=\"data:{mime};base64,{data}\" style=\"max-width:100%\">", esc(&self.name))
+    }
+}
+
+/// Show any HTML as the cell's rich output.
+///
+/// evcxr keeps one rich output per MIME type and cell: a loop that calls
+/// `evcxr_display` several times shows only the last value. To show several
+/// figures or images from one cell, join their HTML (`to_html`) and pass it
+/// here, or use [`figures`] and [`images`].
+pub fn html(content: &str) {
+    emit("text/html", content);
+}
+
+/// Show several figures, one below the other, each with an optional caption.
+pub fn figures(figs: &[(Figure, String)]) {
+    let mut h = String::new();
+    for (f, caption) in figs {
+        let _ = write!(h, "<figure style=\"margin:0 0 1em 0\">{}<figcaption><small>{}</small></figcaption></figure>", f.to_html(), esc(caption));
+    }
+    html(&h);
+}
+
+/// Show several images side by side, small ones enlarged (see
+/// [`Image::evcxr_display`]).
+pub fn images(imgs: &[Image]) {
+    let h: String = imgs.iter().map(|i| i.to_html()).collect();
+    html(&format!("<div style=\"display:flex;flex-wrap:wrap;gap:8px\">{h}</div>"));
 }
 
 impl Design {
@@ -246,26 +289,28 @@ impl Image {
         Ok(png)
     }
 
-    /// Inline display: the picture (small images enlarged without smoothing)
-    /// with its name and size.
-    pub fn evcxr_display(&self) {
+    /// The picture as HTML (small images enlarged without smoothing) with
+    /// its name and size.
+    pub fn to_html(&self) -> String {
         match self.to_png() {
             Ok(png) => {
                 let w = if self.width < 128 { 4 * self.width } else { self.width.min(640) };
-                emit(
-                    "text/html",
-                    &format!(
-                        "<figure style=\"margin:0\"><img src=\"data:image/png;base64,{}\" width=\"{w}\" style=\"image-rendering:pixelated\"><figcaption><small>{} — {}×{}, {} channel(s)</small></figcaption></figure>",
-                        png_base64(&png),
-                        esc(&self.name),
-                        self.width,
-                        self.height,
-                        self.channels
-                    ),
-                );
+                format!(
+                    "<figure style=\"margin:0\"><img src=\"data:image/png;base64,{}\" width=\"{w}\" style=\"image-rendering:pixelated\"><figcaption><small>{} — {}×{}, {} channel(s)</small></figcaption></figure>",
+                    png_base64(&png),
+                    esc(&self.name),
+                    self.width,
+                    self.height,
+                    self.channels
+                )
             }
-            Err(e) => emit_error("image", &e),
+            Err(e) => format!("<span style=\"color:#b00\">cannot show image: {}</span>", esc(&e.to_string())),
         }
+    }
+
+    /// Inline display: [`Image::to_html`].
+    pub fn evcxr_display(&self) {
+        emit("text/html", &self.to_html());
     }
 }
 
@@ -280,65 +325,12 @@ impl Stimulus {
     }
 }
 
-/// A stem plot of one amplitude spectrum without lattice labels.
-struct StemPlot<'a> {
-    freqs: Vec<f64>,
-    amps: &'a [f32],
-    title: String,
-}
-
-impl Plot for StemPlot<'_> {
-    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> std::result::Result<(), String> {
-        let top = self.amps.iter().skip(1).copied().fold(0f32, f32::max).max(1e-12) * 1.1;
-        let fmax = self.freqs.last().copied().unwrap_or(1.0).max(1e-9);
-        let mut chart = ChartBuilder::on(area)
-            .caption(&self.title, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(38)
-            .y_label_area_size(64)
-            .build_cartesian_2d(0f64..fmax, 0f32..top)
-            .map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_desc("frequency (Hz)")
-            .y_desc("amplitude (activation units)")
-            .label_style(("sans-serif", 12))
-            .axis_desc_style(("sans-serif", 13))
-            .draw()
-            .map_err(|e| e.to_string())?;
-        chart
-            .draw_series(
-                self.freqs
-                    .iter()
-                    .zip(self.amps)
-                    .skip(1)
-                    .map(|(&f, &a)| PathElement::new(vec![(f, 0f32), (f, a)], RGBColor(60, 60, 60).stroke_width(1))),
-            )
-            .map_err(|e| e.to_string())?;
-        Ok(())
-    }
-}
-
 impl Spectrum {
-    /// The mean amplitude over units at every bin (activation units).
-    pub fn mean_amplitude(&self) -> Vec<f32> {
-        let bins = self.bins();
-        let mut m = vec![0f64; bins];
-        for u in 0..self.units {
-            for (k, a) in self.unit_amplitude(u).iter().enumerate() {
-                m[k] += *a as f64;
-            }
-        }
-        m.into_iter().map(|v| (v / self.units.max(1) as f64) as f32).collect()
-    }
-
     /// A stem plot of the mean amplitude over units (DC left out). For one
     /// unit with its components labelled use [`plots::unit_spectrum`] or
     /// [`Results::unit_spectrum`].
     pub fn figure(&self, title: &str) -> Result<Figure> {
-        let amps = self.mean_amplitude();
-        render("spectrum", &StemPlot { freqs: self.frequencies(), amps: &amps, title: title.to_string() }, (900, 360))
+        plots::mean_spectrum(self, title)
     }
 
     /// Inline display: [`Spectrum::figure`].
@@ -543,290 +535,6 @@ impl Show for DataFrame {
     }
 }
 
-const PALETTE: [RGBColor; 8] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
-];
-
-/// The colour of series `i` in [`lines`], [`bars`] and [`scatter`].
-pub fn series_colour(i: usize) -> RGBColor {
-    PALETTE[i % PALETTE.len()]
-}
-
-fn finite_range(values: impl Iterator<Item = f64>, include_zero: bool) -> (f64, f64) {
-    let (mut lo, mut hi) = if include_zero { (0.0, 0.0) } else { (f64::INFINITY, f64::NEG_INFINITY) };
-    for v in values.filter(|v| v.is_finite()) {
-        lo = lo.min(v);
-        hi = hi.max(v);
-    }
-    if !lo.is_finite() || !hi.is_finite() {
-        return (0.0, 1.0);
-    }
-    let pad = ((hi - lo) * 0.08).max(1e-9);
-    (if include_zero && lo >= 0.0 { 0.0 } else { lo - pad }, hi + pad)
-}
-
-/// Lines over a shared x axis (one series per design, image set, …).
-pub struct LinesPlot {
-    /// Title.
-    pub title: String,
-    /// x-axis label.
-    pub x_desc: String,
-    /// y-axis label.
-    pub y_desc: String,
-    /// x values, shared by all series.
-    pub x: Vec<f64>,
-    /// (name, y values); non-finite values are skipped.
-    pub series: Vec<(String, Vec<f64>)>,
-}
-
-impl Plot for LinesPlot {
-    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> std::result::Result<(), String> {
-        let (x0, x1) = finite_range(self.x.iter().copied(), false);
-        let (y0, y1) = finite_range(self.series.iter().flat_map(|s| s.1.iter().copied()), true);
-        let mut chart = ChartBuilder::on(area)
-            .caption(&self.title, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(64)
-            .build_cartesian_2d(x0..x1, y0..y1)
-            .map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .x_desc(self.x_desc.as_str())
-            .y_desc(self.y_desc.as_str())
-            .label_style(("sans-serif", 12))
-            .axis_desc_style(("sans-serif", 13))
-            .draw()
-            .map_err(|e| e.to_string())?;
-        for (i, (name, ys)) in self.series.iter().enumerate() {
-            let c = series_colour(i);
-            let pts: Vec<(f64, f64)> = self.x.iter().zip(ys).filter(|(x, y)| x.is_finite() && y.is_finite()).map(|(x, y)| (*x, *y)).collect();
-            chart
-                .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
-                .map_err(|e| e.to_string())?
-                .label(name.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
-            chart.draw_series(pts.into_iter().map(|p| Circle::new(p, 3, c.filled()))).map_err(|e| e.to_string())?;
-        }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 12))
-            .draw()
-            .map_err(|e| e.to_string())?;
-        Ok(())
-    }
-}
-
-/// A line figure: `series` are (name, y values) over the shared `x`.
-pub fn lines(title: &str, x_desc: &str, y_desc: &str, x: &[f64], series: &[(&str, Vec<f64>)]) -> Result<Figure> {
-    if let Some((name, ys)) = series.iter().find(|s| s.1.len() != x.len()) {
-        return Err(Error::Data(format!("series '{name}' has {} values for {} x values", ys.len(), x.len())));
-    }
-    let plot = LinesPlot {
-        title: title.into(),
-        x_desc: x_desc.into(),
-        y_desc: y_desc.into(),
-        x: x.to_vec(),
-        series: series.iter().map(|(n, v)| (n.to_string(), v.clone())).collect(),
-    };
-    render("lines", &plot, (900, 420))
-}
-
-/// Bars with optional error bars.
-pub struct BarsPlot {
-    /// Title.
-    pub title: String,
-    /// y-axis label.
-    pub y_desc: String,
-    /// (label, value, error half-width; 0 or NaN draws none).
-    pub bars: Vec<(String, f64, f64)>,
-}
-
-impl Plot for BarsPlot {
-    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> std::result::Result<(), String> {
-        let n = self.bars.len().max(1);
-        let (y0, y1) = finite_range(
-            self.bars.iter().flat_map(|(_, v, e)| {
-                let e = if e.is_finite() { e.abs() } else { 0.0 };
-                [v - e, v + e]
-            }),
-            true,
-        );
-        let labels: Vec<String> = self.bars.iter().map(|b| b.0.clone()).collect();
-        let mut chart = ChartBuilder::on(area)
-            .caption(&self.title, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(64)
-            .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), y0..y1)
-            .map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(n * 2 + 1)
-            .x_label_formatter(&|x| {
-                let i = x.round();
-                if (x - i).abs() < 1e-6 && i >= 0.0 {
-                    labels.get(i as usize).cloned().unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            })
-            .y_desc(self.y_desc.as_str())
-            .label_style(("sans-serif", 12))
-            .axis_desc_style(("sans-serif", 13))
-            .draw()
-            .map_err(|e| e.to_string())?;
-        chart
-            .draw_series(self.bars.iter().enumerate().map(|(i, (_, v, _))| {
-                let x = i as f64;
-                Rectangle::new([(x - 0.35, 0.0), (x + 0.35, if v.is_finite() { *v } else { 0.0 })], series_colour(i).filled())
-            }))
-            .map_err(|e| e.to_string())?;
-        chart
-            .draw_series(self.bars.iter().enumerate().filter(|(_, (_, v, e))| v.is_finite() && e.is_finite() && *e > 0.0).flat_map(|(i, (_, v, e))| {
-                let x = i as f64;
-                [
-                    PathElement::new(vec![(x, v - e), (x, v + e)], BLACK.stroke_width(1)),
-                    PathElement::new(vec![(x - 0.08, v - e), (x + 0.08, v - e)], BLACK.stroke_width(1)),
-                    PathElement::new(vec![(x - 0.08, v + e), (x + 0.08, v + e)], BLACK.stroke_width(1)),
-                ]
-            }))
-            .map_err(|e| e.to_string())?;
-        Ok(())
-    }
-}
-
-/// A bar figure: one bar per (label, value, error half-width) — pass 0 as
-/// the error for none.
-pub fn bars(title: &str, y_desc: &str, bars: &[(&str, f64, f64)]) -> Result<Figure> {
-    let plot = BarsPlot { title: title.into(), y_desc: y_desc.into(), bars: bars.iter().map(|(l, v, e)| (l.to_string(), *v, *e)).collect() };
-    render("bars", &plot, ((140 * bars.len() as u32 + 200).clamp(420, 1000), 400))
-}
-
-/// Points, one colour per group, with the diagonal y = x drawn when
-/// `diagonal` is set (for paired comparisons).
-pub struct ScatterPlot {
-    /// Title.
-    pub title: String,
-    /// x-axis label.
-    pub x_desc: String,
-    /// y-axis label.
-    pub y_desc: String,
-    /// (group name, points).
-    pub groups: Vec<(String, Vec<(f64, f64)>)>,
-    /// Draw y = x.
-    pub diagonal: bool,
-}
-
-impl Plot for ScatterPlot {
-    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> std::result::Result<(), String> {
-        let all = || self.groups.iter().flat_map(|g| g.1.iter().copied());
-        let (mut x0, mut x1) = finite_range(all().map(|p| p.0), false);
-        let (mut y0, mut y1) = finite_range(all().map(|p| p.1), false);
-        if self.diagonal {
-            (x0, y0) = (x0.min(y0), x0.min(y0));
-            (x1, y1) = (x1.max(y1), x1.max(y1));
-        }
-        let mut chart = ChartBuilder::on(area)
-            .caption(&self.title, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(64)
-            .build_cartesian_2d(x0..x1, y0..y1)
-            .map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .x_desc(self.x_desc.as_str())
-            .y_desc(self.y_desc.as_str())
-            .label_style(("sans-serif", 12))
-            .axis_desc_style(("sans-serif", 13))
-            .draw()
-            .map_err(|e| e.to_string())?;
-        if self.diagonal {
-            chart.draw_series(std::iter::once(PathElement::new(vec![(x0, x0), (x1, x1)], RGBColor(150, 150, 150).stroke_width(1)))).map_err(|e| e.to_string())?;
-        }
-        for (i, (name, pts)) in self.groups.iter().enumerate() {
-            let c = series_colour(i);
-            chart
-                .draw_series(pts.iter().filter(|p| p.0.is_finite() && p.1.is_finite()).map(|p| Circle::new(*p, 2, c.mix(0.6).filled())))
-                .map_err(|e| e.to_string())?
-                .label(name.clone())
-                .legend(move |(x, y)| Circle::new((x + 6, y), 4, c.filled()));
-        }
-        if !self.groups.is_empty() {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .label_font(("sans-serif", 12))
-                .draw()
-                .map_err(|e| e.to_string())?;
-        }
-        Ok(())
-    }
-}
-
-/// A scatter figure of (x, y) points in named groups; `diagonal` draws y = x.
-pub fn scatter(title: &str, x_desc: &str, y_desc: &str, groups: &[(&str, Vec<(f64, f64)>)], diagonal: bool) -> Result<Figure> {
-    let plot = ScatterPlot {
-        title: title.into(),
-        x_desc: x_desc.into(),
-        y_desc: y_desc.into(),
-        groups: groups.iter().map(|(n, p)| (n.to_string(), p.clone())).collect(),
-        diagonal,
-    };
-    render("scatter", &plot, (620, 520))
-}
-
-/// Units × components heat map of one tap: rows are the tap's units sorted
-/// by mean integration index (most integrating at the top), columns the
-/// lattice components of order ≤ `max_order` (fundamentals, harmonics, IMs),
-/// cells the relative amplitude (÷ the unit's strongest component) averaged
-/// over images. With hundreds of units it is dense, so it shows as PNG.
-pub fn unit_component_heatmap(results: &Results, tap: &str, max_order: u32) -> Result<Figure> {
-    let ti = results.tap_index(tap)?;
-    let lat = &results.lattice;
-    let mut comps: Vec<usize> = (0..lat.components.len()).filter(|&i| lat.components[i].order <= max_order).collect();
-    comps.sort_by(|&a, &b| {
-        let (ca, cb) = (&lat.components[a], &lat.components[b]);
-        (ca.kind, ca.order, ca.bin).cmp(&(cb.kind, cb.order, cb.bin))
-    });
-    let first = &results.images[0].taps[ti];
-    let units = first.spectrum.units;
-    let n = results.images.len() as f64;
-    let mut rows: Vec<(f64, usize, Vec<f64>)> = (0..units)
-        .map(|u| {
-            let vals = comps
-                .iter()
-                .map(|&c| results.images.iter().map(|img| img.taps[ti].components[u][c].relative as f64).sum::<f64>() / n)
-                .collect();
-            let integ = plots::mean_finite(results.images.iter().map(|img| img.taps[ti].scores[u].integration));
-            (if integ.is_finite() { integ } else { -1.0 }, u, vals)
-        })
-        .collect();
-    rows.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let plot = HeatmapPlot {
-        rows: rows.iter().map(|r| format!("unit {}", r.1)).collect(),
-        cols: comps.iter().map(|&c| format!("{} ({} Hz)", lat.components[c].label, lat.components[c].frequency_hz)).collect(),
-        values: rows.into_iter().map(|r| r.2).collect(),
-        title: format!("{}: relative amplitude per unit and component", first.tap.info.name),
-    };
-    let h = (units as u32 + 260).clamp(480, 1400);
-    render("unit_component_heatmap", &plot, (1000, h))
-}
-
 /// The colour of a component kind as CSS (for HTML written in notebooks).
 pub fn kind_css(kind: Kind) -> String {
     let c = kind_colour(kind);
@@ -861,7 +569,9 @@ mod tests {
         let m = s.mean_amplitude();
         assert_eq!(m.len(), s.bins());
         assert!((m[3] - 1.5 * s.amp(0, 3)).abs() < 1e-5);
-        assert!(s.figure("mean").unwrap().svg.contains("mean"));
+        let f = s.figure("mean").unwrap();
+        assert!(f.svg.contains("mean"));
+        assert!(f.to_html().starts_with("<img alt=\"spectrum\" src=\"data:image/svg+xml;base64,"));
     }
 
     #[test]

@@ -20,6 +20,7 @@
 use std::path::Path;
 use std::sync::Once;
 
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -105,6 +106,80 @@ fn e2s<E: std::fmt::Debug>(e: E) -> String {
     format!("{e:?}")
 }
 
+/// An x–y chart with freqtag's title font, margin and axis-label areas.
+fn xy_chart<'a, DB: DrawingBackend, X: AsRangedCoord, Y: AsRangedCoord>(
+    area: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    x: X,
+    y: Y,
+) -> std::result::Result<ChartContext<'a, DB, Cartesian2d<X::CoordDescType, Y::CoordDescType>>, String> {
+    ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(64)
+        .build_cartesian_2d(x, y)
+        .map_err(e2s)
+}
+
+/// Axes with their descriptions; `x_grid: false` leaves out the vertical
+/// grid lines (spectra, bars).
+fn draw_axes<DB, X, Y>(chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>, x_desc: &str, y_desc: &str, x_grid: bool) -> std::result::Result<(), String>
+where
+    DB: DrawingBackend,
+    X: Ranged + ValueFormatter<X::ValueType>,
+    Y: Ranged + ValueFormatter<Y::ValueType>,
+{
+    let mut mesh = chart.configure_mesh();
+    if !x_grid {
+        mesh.disable_x_mesh();
+    }
+    mesh.x_desc(x_desc).y_desc(y_desc).label_style(("sans-serif", 12)).axis_desc_style(("sans-serif", 13)).draw().map_err(e2s)
+}
+
+/// The legend of the labelled series, boxed, at `position`.
+fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(chart: &mut ChartContext<'a, DB, CT>, position: SeriesLabelPosition) -> std::result::Result<(), String> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 12))
+        .draw()
+        .map_err(e2s)
+}
+
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+];
+
+/// The colour of series `i` in [`lines`], [`bars`], [`scatter`] and [`alpha_traces`].
+pub fn series_colour(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// A padded range over the finite values (`include_zero`: from 0 when all
+/// are positive); (0, 1) when there are none.
+fn finite_range(values: impl Iterator<Item = f64>, include_zero: bool) -> (f64, f64) {
+    let (mut lo, mut hi) = if include_zero { (0.0, 0.0) } else { (f64::INFINITY, f64::NEG_INFINITY) };
+    for v in values.filter(|v| v.is_finite()) {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if !lo.is_finite() || !hi.is_finite() {
+        return (0.0, 1.0);
+    }
+    let pad = ((hi - lo) * 0.08).max(1e-9);
+    (if include_zero && lo >= 0.0 { 0.0 } else { lo - pad }, hi + pad)
+}
+
 /// Colour of a component kind.
 pub fn kind_colour(kind: Kind) -> RGBColor {
     match kind {
@@ -114,79 +189,65 @@ pub fn kind_colour(kind: Kind) -> RGBColor {
     }
 }
 
-/// One unit's spectrum with lattice components marked.
-pub struct UnitSpectrumPlot<'a> {
-    /// The spectra.
-    pub spectrum: &'a Spectrum,
-    /// The unit.
-    pub unit: usize,
-    /// The lattice.
-    pub lattice: &'a Lattice,
+/// An amplitude spectrum as stems (DC left out), with the lattice
+/// components marked by kind and the strongest labelled when a lattice is given.
+pub struct SpectrumPlot<'a> {
+    /// Bin frequencies (Hz).
+    pub freqs: Vec<f64>,
+    /// Amplitude per bin (activation units).
+    pub amps: Vec<f32>,
+    /// Components to mark, if any.
+    pub lattice: Option<&'a Lattice>,
     /// Title.
     pub title: String,
     /// How many of the strongest components get a text label.
     pub labels: usize,
 }
 
-impl Plot for UnitSpectrumPlot<'_> {
+impl Plot for SpectrumPlot<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> std::result::Result<(), String> {
-        let s = self.spectrum;
-        let amps = s.unit_amplitude(self.unit);
-        let top = amps[1..].iter().copied().fold(0f32, f32::max).max(1e-12) * 1.15;
-        let fmax = s.frequency(s.bins() - 1);
-        let mut chart = ChartBuilder::on(area)
-            .caption(&self.title, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(38)
-            .y_label_area_size(64)
-            .build_cartesian_2d(0f64..fmax, 0f32..top)
-            .map_err(e2s)?;
+        let amps = &self.amps;
+        let top = amps.iter().skip(1).copied().fold(0f32, f32::max).max(1e-12) * 1.15;
+        let fmax = self.freqs.last().copied().unwrap_or(1.0).max(1e-9);
+        let mut chart = xy_chart(area, &self.title, 0f64..fmax, 0f32..top)?;
+        draw_axes(&mut chart, "frequency (Hz)", "amplitude (activation units)", false)?;
         chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_desc("frequency (Hz)")
-            .y_desc("amplitude (activation units)")
-            .label_style(("sans-serif", 12))
-            .axis_desc_style(("sans-serif", 13))
-            .draw()
+            .draw_series(
+                self.freqs.iter().zip(amps.iter()).skip(1).map(|(&f, &a)| PathElement::new(vec![(f, 0f32), (f, a)], RGBColor(120, 120, 120).stroke_width(1))),
+            )
             .map_err(e2s)?;
-        // stems for every bin (DC left out)
-        chart
-            .draw_series((1..s.bins()).map(|k| {
-                PathElement::new(vec![(s.frequency(k), 0f32), (s.frequency(k), amps[k])], RGBColor(120, 120, 120).stroke_width(1))
-            }))
-            .map_err(e2s)?;
+        let Some(lattice) = self.lattice else { return Ok(()) };
+        let amp = |bin: usize| amps.get(bin).copied().unwrap_or(0.0);
         for kind in [Kind::Fundamental, Kind::Harmonic, Kind::Intermodulation] {
             let c = kind_colour(kind);
             chart
-                .draw_series(self.lattice.of_kind(kind).map(|comp| Circle::new((comp.frequency_hz, amps[comp.bin]), 4, c.filled())))
+                .draw_series(lattice.of_kind(kind).map(|comp| Circle::new((comp.frequency_hz, amp(comp.bin)), 4, c.filled())))
                 .map_err(e2s)?
                 .label(kind.as_str())
                 .legend(move |(x, y)| Circle::new((x, y), 4, c.filled()));
         }
-        let mut strongest: Vec<_> = self.lattice.components.iter().filter(|c| amps[c.bin] > top * 0.02).collect();
-        strongest.sort_by(|a, b| amps[b.bin].total_cmp(&amps[a.bin]));
+        let mut strongest: Vec<_> = lattice.components.iter().filter(|c| amp(c.bin) > top * 0.02).collect();
+        strongest.sort_by(|a, b| amp(b.bin).total_cmp(&amp(a.bin)));
         chart
             .draw_series(strongest.into_iter().take(self.labels).map(|c| {
-                Text::new(c.label.clone(), (c.frequency_hz, amps[c.bin] + top * 0.02), ("sans-serif", 12).into_font().color(&kind_colour(c.kind)))
+                Text::new(c.label.clone(), (c.frequency_hz, amp(c.bin) + top * 0.02), ("sans-serif", 12).into_font().color(&kind_colour(c.kind)))
             }))
             .map_err(e2s)?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 12))
-            .draw()
-            .map_err(e2s)?;
-        Ok(())
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
     }
 }
 
-/// Figure of one unit's spectrum.
+/// Figure of one unit's spectrum, components marked and the ten strongest labelled.
 pub fn unit_spectrum(spectrum: &Spectrum, unit: usize, lattice: &Lattice, title: &str) -> Result<Figure> {
-    let plot = UnitSpectrumPlot { spectrum, unit, lattice, title: title.to_string(), labels: 10 };
+    let plot = SpectrumPlot { freqs: spectrum.frequencies(), amps: spectrum.unit_amplitude(unit).to_vec(), lattice: Some(lattice), title: title.to_string(), labels: 10 };
     render(&format!("spectrum_{}", crate::probe::file_stem(title)), &plot, (900, 420))
+}
+
+/// Figure of the mean amplitude spectrum over a tap's units
+/// ([`Spectrum::mean_amplitude`]), without component labels.
+pub fn mean_spectrum(spectrum: &Spectrum, title: &str) -> Result<Figure> {
+    let plot = SpectrumPlot { freqs: spectrum.frequencies(), amps: spectrum.mean_amplitude(), lattice: None, title: title.to_string(), labels: 0 };
+    render("spectrum", &plot, (900, 360))
 }
 
 /// A viridis-like colour for v in [0, 1].
@@ -315,48 +376,30 @@ fn short_tap(name: &str) -> String {
     }
 }
 
-/// Per-tap lines against depth.
-pub struct LayerProfilePlot {
-    /// x labels (tap names).
-    pub taps: Vec<String>,
-    /// (series name, values per tap, colour).
-    pub series: Vec<(String, Vec<f64>, RGBColor)>,
+/// Lines over a shared x axis, with markers (one series per design,
+/// image set, score …).
+pub struct LinesPlot {
     /// Title.
     pub title: String,
-    /// y axis label.
+    /// x-axis label.
+    pub x_desc: String,
+    /// y-axis label.
     pub y_desc: String,
+    /// x values, shared by all series.
+    pub x: Vec<f64>,
+    /// (name, y values, colour); non-finite values are skipped.
+    pub series: Vec<(String, Vec<f64>, RGBColor)>,
 }
 
-impl Plot for LayerProfilePlot {
+impl Plot for LinesPlot {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> std::result::Result<(), String> {
-        let n = self.taps.len().max(1);
-        let ymax = self
-            .series
-            .iter()
-            .flat_map(|s| s.1.iter().copied())
-            .filter(|v| v.is_finite())
-            .fold(0f64, f64::max)
-            .max(1e-9)
-            * 1.1;
-        let mut chart = ChartBuilder::on(area)
-            .caption(&self.title, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0f64..(n as f64 - 0.5).max(1.0), 0f64..ymax)
-            .map_err(e2s)?;
-        chart
-            .configure_mesh()
-            .x_desc("tap (graph order: input → output)")
-            .y_desc(&self.y_desc)
-            .label_style(("sans-serif", 12))
-            .axis_desc_style(("sans-serif", 13))
-            .draw()
-            .map_err(e2s)?;
-        for (name, vals, colour) in &self.series {
+        let (x0, x1) = finite_range(self.x.iter().copied(), false);
+        let (y0, y1) = finite_range(self.series.iter().flat_map(|s| s.1.iter().copied()), true);
+        let mut chart = xy_chart(area, &self.title, x0..x1, y0..y1)?;
+        draw_axes(&mut chart, &self.x_desc, &self.y_desc, true)?;
+        for (name, ys, colour) in &self.series {
             let c = *colour;
-            let pts: Vec<(f64, f64)> =
-                vals.iter().enumerate().filter(|(_, v)| v.is_finite()).map(|(i, v)| (i as f64, *v)).collect();
+            let pts: Vec<(f64, f64)> = self.x.iter().zip(ys).filter(|(x, y)| x.is_finite() && y.is_finite()).map(|(x, y)| (*x, *y)).collect();
             chart
                 .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
                 .map_err(e2s)?
@@ -364,16 +407,24 @@ impl Plot for LayerProfilePlot {
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
             chart.draw_series(pts.into_iter().map(|p| Circle::new(p, 3, c.filled()))).map_err(e2s)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 12))
-            .draw()
-            .map_err(e2s)?;
-        Ok(())
+        draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)
     }
+}
+
+/// A line figure: `series` are (name, y values) over the shared `x`,
+/// coloured by [`series_colour`].
+pub fn lines(title: &str, x_desc: &str, y_desc: &str, x: &[f64], series: &[(&str, Vec<f64>)]) -> Result<Figure> {
+    if let Some((name, ys)) = series.iter().find(|s| s.1.len() != x.len()) {
+        return Err(Error::Data(format!("series '{name}' has {} values for {} x values", ys.len(), x.len())));
+    }
+    let plot = LinesPlot {
+        title: title.into(),
+        x_desc: x_desc.into(),
+        y_desc: y_desc.into(),
+        x: x.to_vec(),
+        series: series.iter().enumerate().map(|(i, (n, v))| (n.to_string(), v.clone(), series_colour(i))).collect(),
+    };
+    render("lines", &plot, (900, 420))
 }
 
 /// Share of units with at least one significant IM, mean IM power share and
@@ -388,17 +439,177 @@ pub fn layer_profile(results: &Results) -> Result<Figure> {
         share.push(mean_finite(all.iter().map(|s| s.share_im)));
         integ.push(mean_finite(all.iter().map(|s| s.integration)));
     }
-    let plot = LayerProfilePlot {
-        taps: first.taps.iter().map(|t| t.tap.info.name.clone()).collect(),
+    let plot = LinesPlot {
+        title: "where intermodulation appears, by depth".into(),
+        x_desc: "tap (graph order: input → output)".into(),
+        y_desc: "fraction".into(),
+        x: (0..first.taps.len()).map(|i| i as f64).collect(),
         series: vec![
             ("share of units with a significant IM".into(), with_im, kind_colour(Kind::Intermodulation)),
             ("mean integration index IM/(tag+IM)".into(), integ, RGBColor(148, 103, 189)),
             ("mean IM share of AC power".into(), share, RGBColor(255, 127, 14)),
         ],
-        title: "where intermodulation appears, by depth".into(),
-        y_desc: "fraction".into(),
     };
     render("layer_profile", &plot, (1000, 420))
+}
+
+/// Bars with optional error bars.
+pub struct BarsPlot {
+    /// Title.
+    pub title: String,
+    /// y-axis label.
+    pub y_desc: String,
+    /// (label, value, error half-width; 0 or NaN draws none).
+    pub bars: Vec<(String, f64, f64)>,
+}
+
+impl Plot for BarsPlot {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> std::result::Result<(), String> {
+        let n = self.bars.len().max(1);
+        let (y0, y1) = finite_range(
+            self.bars.iter().flat_map(|(_, v, e)| {
+                let e = if e.is_finite() { e.abs() } else { 0.0 };
+                [v - e, v + e]
+            }),
+            true,
+        );
+        let labels: Vec<String> = self.bars.iter().map(|b| b.0.clone()).collect();
+        let mut chart = xy_chart(area, &self.title, -0.5f64..(n as f64 - 0.5), y0..y1)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(n * 2 + 1)
+            .x_label_formatter(&|x| {
+                let i = x.round();
+                if (x - i).abs() < 1e-6 && i >= 0.0 {
+                    labels.get(i as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .y_desc(self.y_desc.as_str())
+            .label_style(("sans-serif", 12))
+            .axis_desc_style(("sans-serif", 13))
+            .draw()
+            .map_err(e2s)?;
+        chart
+            .draw_series(self.bars.iter().enumerate().map(|(i, (_, v, _))| {
+                let x = i as f64;
+                Rectangle::new([(x - 0.35, 0.0), (x + 0.35, if v.is_finite() { *v } else { 0.0 })], series_colour(i).filled())
+            }))
+            .map_err(e2s)?;
+        chart
+            .draw_series(self.bars.iter().enumerate().filter(|(_, (_, v, e))| v.is_finite() && e.is_finite() && *e > 0.0).flat_map(|(i, (_, v, e))| {
+                let x = i as f64;
+                [
+                    PathElement::new(vec![(x, v - e), (x, v + e)], BLACK.stroke_width(1)),
+                    PathElement::new(vec![(x - 0.08, v - e), (x + 0.08, v - e)], BLACK.stroke_width(1)),
+                    PathElement::new(vec![(x - 0.08, v + e), (x + 0.08, v + e)], BLACK.stroke_width(1)),
+                ]
+            }))
+            .map_err(e2s)?;
+        Ok(())
+    }
+}
+
+/// A bar figure: one bar per (label, value, error half-width) — pass 0 as
+/// the error for none.
+pub fn bars(title: &str, y_desc: &str, bars: &[(&str, f64, f64)]) -> Result<Figure> {
+    let plot = BarsPlot { title: title.into(), y_desc: y_desc.into(), bars: bars.iter().map(|(l, v, e)| (l.to_string(), *v, *e)).collect() };
+    render("bars", &plot, ((140 * bars.len() as u32 + 200).clamp(420, 1000), 400))
+}
+
+/// Points, one colour per group, with the diagonal y = x drawn when
+/// `diagonal` is set (for paired comparisons).
+pub struct ScatterPlot {
+    /// Title.
+    pub title: String,
+    /// x-axis label.
+    pub x_desc: String,
+    /// y-axis label.
+    pub y_desc: String,
+    /// (group name, points).
+    pub groups: Vec<(String, Vec<(f64, f64)>)>,
+    /// Draw y = x.
+    pub diagonal: bool,
+}
+
+impl Plot for ScatterPlot {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> std::result::Result<(), String> {
+        let all = || self.groups.iter().flat_map(|g| g.1.iter().copied());
+        let (mut x0, mut x1) = finite_range(all().map(|p| p.0), false);
+        let (mut y0, mut y1) = finite_range(all().map(|p| p.1), false);
+        if self.diagonal {
+            (x0, y0) = (x0.min(y0), x0.min(y0));
+            (x1, y1) = (x1.max(y1), x1.max(y1));
+        }
+        let mut chart = xy_chart(area, &self.title, x0..x1, y0..y1)?;
+        draw_axes(&mut chart, &self.x_desc, &self.y_desc, true)?;
+        if self.diagonal {
+            chart.draw_series(std::iter::once(PathElement::new(vec![(x0, x0), (x1, x1)], RGBColor(150, 150, 150).stroke_width(1)))).map_err(e2s)?;
+        }
+        for (i, (name, pts)) in self.groups.iter().enumerate() {
+            let c = series_colour(i);
+            chart
+                .draw_series(pts.iter().filter(|p| p.0.is_finite() && p.1.is_finite()).map(|p| Circle::new(*p, 2, c.mix(0.6).filled())))
+                .map_err(e2s)?
+                .label(name.clone())
+                .legend(move |(x, y)| Circle::new((x + 6, y), 4, c.filled()));
+        }
+        if self.groups.is_empty() {
+            return Ok(());
+        }
+        draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)
+    }
+}
+
+/// A scatter figure of (x, y) points in named groups; `diagonal` draws y = x.
+pub fn scatter(title: &str, x_desc: &str, y_desc: &str, groups: &[(&str, Vec<(f64, f64)>)], diagonal: bool) -> Result<Figure> {
+    let plot = ScatterPlot {
+        title: title.into(),
+        x_desc: x_desc.into(),
+        y_desc: y_desc.into(),
+        groups: groups.iter().map(|(n, p)| (n.to_string(), p.clone())).collect(),
+        diagonal,
+    };
+    render("scatter", &plot, (620, 520))
+}
+
+/// Units × components heat map of one tap: rows are the tap's units sorted
+/// by mean integration index (most integrating at the top), columns the
+/// lattice components of order ≤ `max_order` (fundamentals, harmonics, IMs),
+/// cells the relative amplitude (÷ the unit's strongest component) averaged
+/// over images. With hundreds of units it is dense, so it shows as PNG.
+pub fn unit_component_heatmap(results: &Results, tap: &str, max_order: u32) -> Result<Figure> {
+    let ti = results.tap_index(tap)?;
+    let lat = &results.lattice;
+    let mut comps: Vec<usize> = (0..lat.components.len()).filter(|&i| lat.components[i].order <= max_order).collect();
+    comps.sort_by(|&a, &b| {
+        let (ca, cb) = (&lat.components[a], &lat.components[b]);
+        (ca.kind, ca.order, ca.bin).cmp(&(cb.kind, cb.order, cb.bin))
+    });
+    let first = &results.images[0].taps[ti];
+    let units = first.spectrum.units;
+    let n = results.images.len() as f64;
+    let mut rows: Vec<(f64, usize, Vec<f64>)> = (0..units)
+        .map(|u| {
+            let vals = comps
+                .iter()
+                .map(|&c| results.images.iter().map(|img| img.taps[ti].components[u][c].relative as f64).sum::<f64>() / n)
+                .collect();
+            let integ = mean_finite(results.images.iter().map(|img| img.taps[ti].scores[u].integration));
+            (if integ.is_finite() { integ } else { -1.0 }, u, vals)
+        })
+        .collect();
+    rows.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let plot = HeatmapPlot {
+        rows: rows.iter().map(|r| format!("unit {}", r.1)).collect(),
+        cols: comps.iter().map(|&c| format!("{} ({} Hz)", lat.components[c].label, lat.components[c].frequency_hz)).collect(),
+        values: rows.into_iter().map(|r| r.2).collect(),
+        title: format!("{}: relative amplitude per unit and component", first.tap.info.name),
+    };
+    let h = (units as u32 + 260).clamp(480, 1400);
+    render("unit_component_heatmap", &plot, (1000, h))
 }
 
 /// Mean of the finite values (NaN if none).
@@ -430,9 +641,8 @@ impl Plot for AlphaPlot<'_> {
             .build_cartesian_2d(0f64..secs, (lo - 0.05)..(hi + 0.05))
             .map_err(e2s)?;
         chart.configure_mesh().x_desc("time (s)").y_desc("α").label_style(("sans-serif", 12)).draw().map_err(e2s)?;
-        let palette = [RGBColor(31, 119, 180), RGBColor(255, 127, 14), RGBColor(44, 160, 44), RGBColor(214, 39, 40), RGBColor(148, 103, 189), RGBColor(140, 86, 75)];
         for (k, (tag, part)) in d.tags.iter().zip(self.stimulus.parts()).enumerate() {
-            let c = palette[k % palette.len()];
+            let c = series_colour(k);
             let pts: Vec<(f64, f64)> = (0..d.frames).map(|i| (i as f64 / d.fs_hz, tag.alpha(i as f64 / d.fs_hz))).collect();
             chart
                 .draw_series(LineSeries::new(pts, c.stroke_width(2)))
@@ -440,15 +650,7 @@ impl Plot for AlphaPlot<'_> {
                 .label(format!("{} at {} Hz", part.name, tag.frequency_hz))
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 12))
-            .draw()
-            .map_err(e2s)?;
-        Ok(())
+        draw_legend(&mut chart, SeriesLabelPosition::LowerRight)
     }
 }
 

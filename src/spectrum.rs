@@ -65,6 +65,18 @@ impl Spectrum {
     pub fn unit_amplitude(&self, u: usize) -> &[f32] {
         &self.amplitude[u * self.bins()..(u + 1) * self.bins()]
     }
+
+    /// The mean amplitude over units at every bin (activation units).
+    pub fn mean_amplitude(&self) -> Vec<f32> {
+        let bins = self.bins();
+        let mut m = vec![0f64; bins];
+        for u in 0..self.units {
+            for (k, a) in self.unit_amplitude(u).iter().enumerate() {
+                m[k] += *a as f64;
+            }
+        }
+        m.into_iter().map(|v| (v / self.units.max(1) as f64) as f32).collect()
+    }
     /// Phases of unit `u`, one per bin.
     pub fn unit_phase(&self, u: usize) -> &[f32] {
         &self.phase[u * self.bins()..(u + 1) * self.bins()]
