@@ -3,15 +3,15 @@
 # headlessly (jupyter nbconvert --execute), failing on any cell error.
 #
 # Installs and builds are kept outside the clone and reused by later runs on
-# the same machine; a fresh machine builds them (see the times below):
+# the same machine:
 #   ~/.local/share/freqtag/jupyter   Python venv with nbconvert     (~30 s cold)
 #   ~/.cargo/bin/evcxr_jupyter       cargo install, 0.22.0           (~9-10 min cold)
-#   ~/.cache/freqtag/evcxr           the kernel's build of freqtag, tract, Polars
-#                                    (~20+ min cold; warm: freqtag only)
-#   ~/.cache/evcxr                   evcxr's own build cache (:cache in the notebooks)
-# The kernel's build cannot share `cargo build`'s target folder: evcxr compiles
-# every crate as a dylib with -C prefer-dynamic, its own [profile.dev] and an
-# explicit --target, so none of cargo's artifacts match (scripts/render-notebooks.sh).
+#   $EVCXR_TMPDIR (~/.cache/freqtag/evcxr)  the kernel's crate folder
+#   ~/.cache/evcxr                   evcxr's own compiler cache (:cache in the notebooks)
+# Called from .ci/run with FREQTAG_KERNEL_TARGET_DIR set to .ci/run's target
+# folder, which was built with the kernel's settings: the kernel then compiles
+# only freqtag instead of tract, Polars and the rest a second time. Run alone,
+# the kernel builds its dependencies itself (~20+ min cold on 2 cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never

@@ -60,6 +60,14 @@ sysroot_lib="$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host:
 export LD_LIBRARY_PATH="$sysroot_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 mkdir -p "$EVCXR_TMPDIR" "$out"
 cp Cargo.lock "$EVCXR_TMPDIR/Cargo.lock"
+# FREQTAG_KERNEL_TARGET_DIR: a cargo target folder built with the kernel's
+# settings (as .ci/run builds it); the kernel builds into it and so reuses its
+# dependencies instead of compiling tract and Polars again.
+if [[ -n "${FREQTAG_KERNEL_TARGET_DIR:-}" ]]; then
+  mkdir -p "$FREQTAG_KERNEL_TARGET_DIR"
+  [[ -L "$EVCXR_TMPDIR/target" ]] || rm -rf "$EVCXR_TMPDIR/target"
+  ln -sfn "$FREQTAG_KERNEL_TARGET_DIR" "$EVCXR_TMPDIR/target"
+fi
 # One run at a time: the kernels of two runs would overwrite each other's crate.
 exec 9>"$EVCXR_TMPDIR/.render.lock"
 if ! flock -n 9; then
@@ -101,7 +109,10 @@ for i, cell in enumerate(nb["cells"]):
     took = ts(ex["shell.execute_reply"]) - ts(ex["iopub.execute_input"])
     if took > slowest[0]:
         slowest = (took, i)
-    if first_fig is None and any(k in o.get("data", {}) for o in outputs for k in ("image/svg+xml", "image/png")):
+    def figure(data):  # a plot: an image output, or HTML holding Figures (notebook::figures)
+        html = "".join(data.get("text/html", ""))
+        return "image/svg+xml" in data or "image/png" in data or "<img alt=" in html
+    if first_fig is None and any(figure(o.get("data", {})) for o in outputs):
         first_fig = ts(ex["shell.execute_reply"]) - t0
 for i, o in errors[:3]:
     src = "".join(nb["cells"][i]["source"]).strip().splitlines()

@@ -74,7 +74,10 @@ if [[ "$have" == "$EVCXR_VERSION" ]]; then
   step "evcxr_jupyter $have already installed"
 else
   step "cargo install evcxr_jupyter $EVCXR_VERSION (was: ${have:-none}; about 9 minutes cold on 2 cores)"
-  cargo install evcxr_jupyter --version "$EVCXR_VERSION" --locked --quiet
+  # a plain release build whatever the caller's build environment (.ci/run sets
+  # RUSTFLAGS=-Cprefer-dynamic for its own builds: not for this binary)
+  env -u RUSTFLAGS -u CARGO_BUILD_TARGET -u CARGO_TARGET_DIR \
+    cargo install evcxr_jupyter --version "$EVCXR_VERSION" --locked --quiet
 fi
 "$cargo_bin/evcxr_jupyter" --install >/dev/null
 step "kernel spec installed: $("$bindir/jupyter" kernelspec list 2>/dev/null | awk '$1 == "rust" {print $2}')"
