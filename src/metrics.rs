@@ -40,6 +40,10 @@
 //! - `selectivity` = (tagged[0] − tagged[1]) / (tagged[0] + tagged[1]):
 //!   +1 responds to part 1 only, −1 to part 2 only (first two tags).
 //! - `integration` = im / (tagged_total + im).
+//! - The ratios (shares, `selectivity`, `integration`) are NaN for a unit
+//!   that does not respond: its strongest lattice component is at most
+//!   [`Significance::responsive_floor`] × its DC (or zero) — a constant
+//!   channel's "spectrum" is float rounding, and its ratios would be noise.
 //! - `authors_snr`: the authors' score, the mean over the tag fundamentals of
 //!   `A_k / mean(A_{k±2…k±4})` (their 2025 code's rule).
 //! - `harmonic_sum[t]`: baseline-corrected amplitudes of tag t's significant
@@ -266,15 +270,18 @@ pub fn unit_metrics(
             ComponentMetrics { component: i, amplitude: a, phase: phases[c.bin], relative, neighbours, significant }
         })
         .collect();
+    // Ratios of an unresponsive unit (a constant channel, a dead ReLU) would
+    // be ratios of float rounding residues (1e-17 of 1e-17), not of responses:
+    // they are NaN, like those of a unit with no AC power at all.
     let ac = spectrum.ac_power(unit);
-    let share = |p: f64| if ac > 0.0 { p / ac } else { f64::NAN };
+    let share = |p: f64| if responsive && ac > 0.0 { p / ac } else { f64::NAN };
     let tagged_total: f64 = tagged.iter().sum();
-    let selectivity = if n_tags >= 2 && tagged[0] + tagged[1] > 0.0 {
+    let selectivity = if responsive && n_tags >= 2 && tagged[0] + tagged[1] > 0.0 {
         (tagged[0] - tagged[1]) / (tagged[0] + tagged[1])
     } else {
         f64::NAN
     };
-    let integration = if tagged_total + im > 0.0 { im / (tagged_total + im) } else { f64::NAN };
+    let integration = if responsive && tagged_total + im > 0.0 { im / (tagged_total + im) } else { f64::NAN };
     let authors_snr = if fundamentals_snr.is_empty() {
         f64::NAN
     } else {
@@ -393,5 +400,30 @@ mod tests {
         assert!((sc.integration - 0.5 / 3.5).abs() < 1e-12);
         assert_eq!(sc.significant_im, 1);
         assert_eq!(sc.significant_tagged, 2);
+    }
+
+    #[test]
+    fn an_unresponsive_unit_has_no_ratios() {
+        // a constant channel: DC 1.2, rounding residues of 1e-17 on the lattice
+        // (seen in EfficientNet-Lite0's stem conv, whose IM share was 0.88)
+        let d = Design::paper();
+        let lattice = Lattice::new(&d, 4);
+        let bins = d.bins();
+        let mut amp = vec![1e-17f32; bins];
+        amp[0] = 1.2;
+        amp[27] = 3e-17;
+        let s = Spectrum { fs_hz: 120.0, frames: 240, units: 1, amplitude: amp, phase: vec![0.0; bins] };
+        let (m, sc) = unit_metrics(&s, 0, &lattice, SnrPreset::Fpvs, &Significance::default(), false);
+        for v in [sc.share_fundamental, sc.share_harmonic, sc.share_im, sc.share_other, sc.selectivity, sc.integration] {
+            assert!(v.is_nan(), "{sc:?}");
+        }
+        assert!(m.iter().all(|c| !c.significant));
+        assert_eq!((sc.significant_im, sc.significant_tagged), (0, 0));
+        // the same unit with a real response just above the floor has ratios
+        let mut amp = s.amplitude.clone();
+        amp[12] = 1e-4;
+        let s = Spectrum { amplitude: amp, ..s };
+        let (_, sc) = unit_metrics(&s, 0, &lattice, SnrPreset::Fpvs, &Significance::default(), false);
+        assert!(sc.share_fundamental > 0.99 && sc.integration < 1e-9, "{sc:?}");
     }
 }
