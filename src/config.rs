@@ -47,7 +47,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::experiment::Analysis;
-use crate::images::{load_npy_stack, Image, Preprocess};
+use crate::images::{is_image_file, load_npy_stack, Image, Preprocess};
 use crate::probe::{InputSpec, Model};
 use crate::metrics::SnrPreset;
 use crate::stimulus::{Design, Modulation, PartLayout};
@@ -260,7 +260,7 @@ pub fn load_images(specs: &[String]) -> Result<Vec<Image>> {
             let mut files: Vec<PathBuf> = std::fs::read_dir(p)
                 .map_err(|e| Error::io("cannot list", p, e))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| f.extension().is_some_and(|x| ["png", "jpg", "jpeg"].contains(&x.to_string_lossy().to_lowercase().as_str())))
+                .filter(|f| is_image_file(f))
                 .collect();
             files.sort();
             if files.is_empty() {

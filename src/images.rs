@@ -81,6 +81,11 @@ impl Preprocess {
     }
 }
 
+/// Whether a path names a PNG or JPEG file by its extension (any case).
+pub fn is_image_file(p: &Path) -> bool {
+    p.extension().is_some_and(|x| ["png", "jpg", "jpeg"].contains(&x.to_string_lossy().to_lowercase().as_str()))
+}
+
 impl Image {
     /// A new image from planar data in [0, 1].
     pub fn new(name: impl Into<String>, channels: usize, height: usize, width: usize, data: Vec<f32>) -> Result<Self> {

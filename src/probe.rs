@@ -371,7 +371,7 @@ impl Model {
     /// Select taps by a comma-separated list of selectors:
     /// `default` (every conv and activation output), `conv`, `act`, `all`
     /// (every float node output), `op:Type`, a node or tensor name, or a
-    /// pattern with `*` wildcards. An empty selector means `default`.
+    /// pattern with `*` and `?` wildcards. An empty selector means `default`.
     /// Results keep graph order, without duplicates.
     pub fn select_taps(&self, selectors: &str) -> Result<Vec<TapInfo>> {
         let sels: Vec<&str> = selectors.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
@@ -499,28 +499,28 @@ fn read_card(path: &Path) -> Result<ModelCard> {
     serde_json::from_str(&text).map_err(|e| Error::model(path, format!("invalid model card: {e}")))
 }
 
-/// `*` matches any run of characters; everything else literally.
+/// Whole-text wildcard match: `*` matches any run of characters, `?` any
+/// one character, everything else literally (tap selectors, file globs).
 pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
-        return pattern == text;
-    }
-    let mut rest = text;
-    for (i, p) in parts.iter().enumerate() {
-        if i == 0 {
-            if !rest.starts_with(p) {
-                return false;
-            }
-            rest = &rest[p.len()..];
-        } else if i == parts.len() - 1 {
-            return rest.ends_with(p);
-        } else if let Some(pos) = rest.find(p) {
-            rest = &rest[pos + p.len()..];
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            pi += 1;
+            mark = ti;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
         } else {
             return false;
         }
     }
-    true
+    p[pi..].iter().all(|&c| c == '*')
 }
 
 /// Activations of one tap over frames: `data[frame * units + unit]`.

@@ -79,8 +79,8 @@ use crate::config::{load_images, AnalysisConfig, DesignConfig};
 use crate::error::{Error, Result};
 use crate::experiment::{Analysis, Compiled, Experiment, Results};
 use crate::export::{write_bytes, write_parquet};
-use crate::images::Image;
-use crate::probe::{Backend, Model};
+use crate::images::{is_image_file, Image};
+use crate::probe::{glob_match, Backend, Model};
 use crate::stimulus::{Design, Modulation, PartLayout};
 use crate::tables;
 
@@ -853,10 +853,6 @@ fn parse_parts(p: &str) -> Result<(String, PartLayout)> {
 // ---------------------------------------------------------------------------
 // Images: files, folders, globs, stacks
 
-fn is_image_file(p: &Path) -> bool {
-    p.extension().is_some_and(|x| ["png", "jpg", "jpeg"].contains(&x.to_string_lossy().to_lowercase().as_str()))
-}
-
 /// Expand image specs into named sources, checking that every file exists
 /// and its header decodes (the pixels are read when the image's points run).
 pub fn expand_images(specs: &[String]) -> Result<Vec<SweepImage>> {
@@ -944,7 +940,7 @@ pub fn glob_files(pattern: &str) -> Result<Vec<PathBuf>> {
                 let Ok(rd) = std::fs::read_dir(dir) else { continue };
                 for e in rd.flatten() {
                     let name = e.file_name().to_string_lossy().into_owned();
-                    if !name.starts_with('.') && wildcard(&part, &name) {
+                    if !name.starts_with('.') && glob_match(&part, &name) {
                         next.push(b.join(&name));
                     }
                 }
@@ -976,29 +972,6 @@ fn subfolders(base: &Path) -> Vec<PathBuf> {
         }
     }
     out
-}
-
-/// `*` any run of characters, `?` one character.
-fn wildcard(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            pi += 1;
-            mark = ti;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == '*')
 }
 
 /// Percent-encode a partition value: every byte outside `[A-Za-z0-9,._-]`
@@ -1483,10 +1456,10 @@ mod tests {
 
     #[test]
     fn wildcards_and_encoding() {
-        assert!(wildcard("*.png", "cat.png"));
-        assert!(wildcard("c?t*", "cat.png"));
-        assert!(!wildcard("*.png", "cat.jpg"));
-        assert!(wildcard("*", ""));
+        assert!(glob_match("*.png", "cat.png"));
+        assert!(glob_match("c?t*", "cat.png"));
+        assert!(!glob_match("*.png", "cat.jpg"));
+        assert!(glob_match("*", ""));
         assert_eq!(encode("grid:2x3"), "grid%3A2x3");
         assert_eq!(encode("/_blocks.1*"), "%2F_blocks.1%2A");
         assert_eq!(encode(".hidden"), "%2Ehidden");
