@@ -15,7 +15,9 @@ use std::time::Instant;
 use freqtag::{Design, Experiment, Image, Model};
 
 fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg").map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).unwrap_or_default()
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
 }
 
 /// CPU seconds (user + system) this process has used so far.
@@ -28,8 +30,10 @@ fn cpu_seconds() -> f64 {
 
 fn main() -> freqtag::Result<()> {
     let data = freqtag::data_dir();
-    let image = std::env::var("FREQTAG_PROFILE_IMAGE").unwrap_or_else(|_| data.join("images/chelsea.png").to_string_lossy().into_owned());
-    let backend = freqtag::probe::Backend::parse(&std::env::var("FREQTAG_PROFILE_BACKEND").unwrap_or_else(|_| "tract".into()))?;
+    let image = std::env::var("FREQTAG_PROFILE_IMAGE")
+        .unwrap_or_else(|_| data.join("images/chelsea.png").to_string_lossy().into_owned());
+    let backend =
+        freqtag::probe::Backend::parse(&std::env::var("FREQTAG_PROFILE_BACKEND").unwrap_or_else(|_| "tract".into()))?;
     println!("load average before: {}", load_average());
     let t = Instant::now();
     let model = Model::load(data.join("models/efficientnet_lite0.onnx"))?.with_backend(backend)?;
@@ -75,7 +79,14 @@ fn main() -> freqtag::Result<()> {
     let t = Instant::now();
     for s in &spectra {
         for u in 0..s.units {
-            std::hint::black_box(freqtag::metrics::unit_metrics(s, u, &lattice, exp.analysis.preset, &exp.analysis.significance, false));
+            std::hint::black_box(freqtag::metrics::unit_metrics(
+                s,
+                u,
+                &lattice,
+                exp.analysis.preset,
+                &exp.analysis.significance,
+                false,
+            ));
         }
     }
     let t_metrics = t.elapsed().as_secs_f64();

@@ -197,8 +197,8 @@ impl Ablation {
     /// prune`): its mode and, per tap, the `silenced` channels.
     pub fn from_mask_json(path: &Path) -> Result<Ablation> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io("cannot read mask", path, e))?;
-        let v: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| Error::Config(format!("mask {}: not JSON ({e})", path.display())))?;
+        let v: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| Error::Config(format!("mask {}: not JSON ({e})", path.display())))?;
         let bad = |what: &str| Error::Config(format!("mask {}: {what}", path.display()));
         let mode = match v.get("mode").and_then(|m| m.as_str()) {
             Some(m) => Mode::parse(m)?,
@@ -214,7 +214,11 @@ impl Ablation {
                 .ok_or_else(|| bad(&format!("tap '{tap}' has no 'silenced' list")))?;
             let channels = silenced
                 .iter()
-                .map(|c| c.as_u64().map(|c| c as usize).ok_or_else(|| bad(&format!("tap '{tap}': channel {c} is not a number"))))
+                .map(|c| {
+                    c.as_u64()
+                        .map(|c| c as usize)
+                        .ok_or_else(|| bad(&format!("tap '{tap}': channel {c} is not a number")))
+                })
                 .collect::<Result<Vec<_>>>()?;
             units.push(TapUnits { tap: tap.to_string(), channels });
         }
@@ -373,13 +377,21 @@ fn resolve_producer(g: &GraphIndex, info: &TapInfo) -> std::result::Result<Produ
             "Conv" | "Gemm" => return weights_of(g, ni, through, info.channels()),
             op => {
                 keeps_zero(g, node)?;
-                let input = node.input.first().filter(|s| !s.is_empty()).ok_or_else(|| format!("{op} '{name}' has no input"))?;
+                let input = node
+                    .input
+                    .first()
+                    .filter(|s| !s.is_empty())
+                    .ok_or_else(|| format!("{op} '{name}' has no input"))?;
                 if g.outputs.contains(input.as_str()) {
                     return Err(format!("the input of {op} '{name}' is also a graph output"));
                 }
                 let users = g.consumers.get(input.as_str()).map(Vec::len).unwrap_or(0);
                 if users != 1 {
-                    let src = g.producer.get(input.as_str()).map(|&p| node_label(&g.graph.node[p])).unwrap_or_else(|| input.clone());
+                    let src = g
+                        .producer
+                        .get(input.as_str())
+                        .map(|&p| node_label(&g.graph.node[p]))
+                        .unwrap_or_else(|| input.clone());
                     return Err(format!(
                         "the output of '{src}' feeds {users} nodes, not only {op} '{name}', so zeroing it would silence more than this tap"
                     ));
@@ -436,11 +448,17 @@ fn clip_bounds(g: &GraphIndex, node: &NodeProto) -> std::result::Result<(f32, f3
     Ok((bound(1, f32::NEG_INFINITY)?, bound(2, f32::INFINITY)?))
 }
 
-fn weights_of(g: &GraphIndex, ni: usize, through: Vec<String>, channels: usize) -> std::result::Result<Producer, String> {
+fn weights_of(
+    g: &GraphIndex,
+    ni: usize,
+    through: Vec<String>,
+    channels: usize,
+) -> std::result::Result<Producer, String> {
     let node = &g.graph.node[ni];
     let name = node_label(node);
     let op = node.op_type.clone();
-    let weight = node.input.get(1).filter(|s| !s.is_empty()).ok_or_else(|| format!("{op} '{name}' has no weight input"))?;
+    let weight =
+        node.input.get(1).filter(|s| !s.is_empty()).ok_or_else(|| format!("{op} '{name}' has no weight input"))?;
     let w = g
         .initializer_tensor(weight)
         .ok_or_else(|| format!("the weights '{weight}' of {op} '{name}' are computed at run time, not stored"))?;
@@ -454,7 +472,9 @@ fn weights_of(g: &GraphIndex, ni: usize, through: Vec<String>, channels: usize) 
     }
     let mut bias = None;
     if let Some(b) = node.input.get(2).filter(|s| !s.is_empty()) {
-        let bt = g.initializer_tensor(b).ok_or_else(|| format!("the bias '{b}' of {op} '{name}' is computed at run time"))?;
+        let bt = g
+            .initializer_tensor(b)
+            .ok_or_else(|| format!("the bias '{b}' of {op} '{name}' is computed at run time"))?;
         let n: i64 = bt.dims.iter().product();
         let beta = attr_float(node, "beta").unwrap_or(1.0);
         let per_channel = bt.dims.last() == Some(&(channels as i64)) && (op == "Conv" || bt.dims.len() <= 2);
@@ -527,7 +547,11 @@ fn set_tensor_f32(t: &mut TensorProto, v: &[f32]) {
 /// only this node).
 fn private_initializer(graph: &mut GraphProto, ni: usize, input: usize) -> std::result::Result<usize, String> {
     let name = graph.node[ni].input[input].clone();
-    let pos = graph.initializer.iter().position(|t| t.name == name).ok_or_else(|| format!("'{name}' is not an initializer"))?;
+    let pos = graph
+        .initializer
+        .iter()
+        .position(|t| t.name == name)
+        .ok_or_else(|| format!("'{name}' is not an initializer"))?;
     let uses: usize = graph.node.iter().map(|n| n.input.iter().filter(|i| **i == name).count()).sum::<usize>()
         + graph.output.iter().filter(|o| o.name == name).count();
     if uses <= 1 {
@@ -542,7 +566,8 @@ fn private_initializer(graph: &mut GraphProto, ni: usize, input: usize) -> std::
 
 /// Zero output channels `channels` of the producer's weights and bias.
 fn zero_channels(graph: &mut GraphProto, p: &Producer, channels: &[usize]) -> std::result::Result<(), String> {
-    let inputs: Vec<(usize, usize)> = std::iter::once((1, p.channel_axis)).chain(p.bias.as_ref().map(|_| (2, 1))).collect();
+    let inputs: Vec<(usize, usize)> =
+        std::iter::once((1, p.channel_axis)).chain(p.bias.as_ref().map(|_| (2, 1))).collect();
     for (input, axis) in inputs {
         let i = private_initializer(graph, p.node_index, input)?;
         let t = &mut graph.initializer[i];
@@ -564,7 +589,9 @@ fn weight_l1(g: &GraphIndex, p: &Producer) -> std::result::Result<Vec<f64>, Stri
     let w = g.initializer_tensor(&p.weight).ok_or_else(|| format!("'{}' is not an initializer", p.weight))?;
     let v = tensor_f32(w)?;
     let c = w.dims.get(p.channel_axis).copied().unwrap_or(0).max(0) as usize;
-    Ok((0..c).map(|ch| channel_indices(&w.dims, p.channel_axis, ch).into_iter().map(|k| v[k].abs() as f64).sum()).collect())
+    Ok((0..c)
+        .map(|ch| channel_indices(&w.dims, p.channel_axis, ch).into_iter().map(|k| v[k].abs() as f64).sum())
+        .collect())
 }
 
 /// Where a mask's values come from.
@@ -586,7 +613,10 @@ pub fn mask_node_name(tap: &str) -> String {
 fn insert_mask(graph: &mut GraphProto, info: &TapInfo, source: MaskSource) -> std::result::Result<String, String> {
     let node_name = mask_node_name(&info.name);
     let masked = format!("{node_name}:out");
-    let dims: Vec<i64> = std::iter::once(1).chain(std::iter::once(info.channels() as i64)).chain(std::iter::repeat_n(1, info.shape.len().saturating_sub(1))).collect();
+    let dims: Vec<i64> = std::iter::once(1)
+        .chain(std::iter::once(info.channels() as i64))
+        .chain(std::iter::repeat_n(1, info.shape.len().saturating_sub(1)))
+        .collect();
     let mask_tensor = match source {
         MaskSource::Constant(values) => {
             let name = format!("{node_name}:values");
@@ -636,7 +666,10 @@ fn float_value_info(name: &str, dims: &[i64]) -> ValueInfoProto {
             value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
                 elem_type: pb::tensor_proto::DataType::Float as i32,
                 shape: Some(pb::TensorShapeProto {
-                    dim: dims.iter().map(|&d| Dimension { value: Some(dimension::Value::DimValue(d)), ..Default::default() }).collect(),
+                    dim: dims
+                        .iter()
+                        .map(|&d| Dimension { value: Some(dimension::Value::DimValue(d)), ..Default::default() })
+                        .collect(),
                 }),
             })),
             ..Default::default()
@@ -700,7 +733,8 @@ pub fn ablate(model: &Model, ablation: &Ablation) -> Result<Ablated> {
             };
             let graph = graph_mut(&mut proto, &model.path)?;
             for ((info, chans), p) in targets.into_iter().zip(producers) {
-                zero_channels(graph, &p, &chans).map_err(|e| Error::model(&model.path, format!("tap '{}': {e}", info.name)))?;
+                zero_channels(graph, &p, &chans)
+                    .map_err(|e| Error::model(&model.path, format!("tap '{}': {e}", info.name)))?;
                 taps.push(SilencedTap { tap: info, silenced: chans, producer: Some(p), mask_node: None });
             }
         }
@@ -720,7 +754,13 @@ pub fn ablate(model: &Model, ablation: &Ablation) -> Result<Ablated> {
     proto.metadata_props.push(pb::StringStringEntryProto { key: "freqtag.ablation".into(), value: record.to_string() });
     let stem = model.path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
     let path = model.path.with_file_name(format!("{stem}.ablated.onnx"));
-    let mut ablated = Model::from_proto(proto, format!("{} (ablated)", model.name), path, model.input.clone(), model.preprocess.clone())?;
+    let mut ablated = Model::from_proto(
+        proto,
+        format!("{} (ablated)", model.name),
+        path,
+        model.input.clone(),
+        model.preprocess.clone(),
+    )?;
     ablated.classes = model.classes.clone();
     Ok(Ablated { model: ablated, mode: ablation.mode, taps, source: model.path.clone() })
 }
@@ -901,13 +941,19 @@ impl Criterion {
     /// What the criterion measures, in a few words.
     pub fn describe(self) -> &'static str {
         match self {
-            Criterion::TaggedTotal => "freqtag: Σ amplitude at the tags' fundamentals and harmonics, mean over ranking images",
+            Criterion::TaggedTotal => {
+                "freqtag: Σ amplitude at the tags' fundamentals and harmonics, mean over ranking images"
+            }
             Criterion::Im => "freqtag: Σ amplitude at intermodulation components, mean over ranking images",
             Criterion::Integration => "freqtag: integration index im / (tagged + im), mean over ranking images",
-            Criterion::AuthorsSnr => "freqtag: the authors' mean SNR at the fundamentals (neighbours k±2…k±4), mean over ranking images",
+            Criterion::AuthorsSnr => {
+                "freqtag: the authors' mean SNR at the fundamentals (neighbours k±2…k±4), mean over ranking images"
+            }
             Criterion::L1 => "baseline: L1 norm of the producing filter's weights (Li et al. 2017)",
             Criterion::Activation => "baseline: mean |activation| over positions and ranking images",
-            Criterion::Apoz => "baseline: average percentage of zeros of the output (Hu et al. 2016); importance 1 − APoZ",
+            Criterion::Apoz => {
+                "baseline: average percentage of zeros of the output (Hu et al. 2016); importance 1 − APoZ"
+            }
             Criterion::Random => "baseline: random order (seeded)",
         }
     }
@@ -968,13 +1014,31 @@ fn by_importance(a: f64, b: f64) -> Ordering {
 
 impl Ranking {
     /// A ranking from per-tap values and importances (checked for shape).
-    pub fn new(criterion: Criterion, seed: Option<u64>, taps: &[TapInfo], values: Vec<Vec<f64>>, importance: Vec<Vec<f64>>, tie_seed: u64) -> Result<Ranking> {
+    pub fn new(
+        criterion: Criterion,
+        seed: Option<u64>,
+        taps: &[TapInfo],
+        values: Vec<Vec<f64>>,
+        importance: Vec<Vec<f64>>,
+        tie_seed: u64,
+    ) -> Result<Ranking> {
         if values.len() != taps.len() || importance.len() != taps.len() {
-            return Err(Error::Data(format!("ranking {}: {} value rows for {} taps", criterion.name(), values.len(), taps.len())));
+            return Err(Error::Data(format!(
+                "ranking {}: {} value rows for {} taps",
+                criterion.name(),
+                values.len(),
+                taps.len()
+            )));
         }
         for ((t, v), i) in taps.iter().zip(&values).zip(&importance) {
             if v.len() != t.channels() || i.len() != t.channels() {
-                return Err(Error::Data(format!("ranking {}: tap '{}' has {} channels, got {} values", criterion.name(), t.name, t.channels(), v.len())));
+                return Err(Error::Data(format!(
+                    "ranking {}: tap '{}' has {} channels, got {} values",
+                    criterion.name(),
+                    t.name,
+                    t.channels(),
+                    v.len()
+                )));
             }
         }
         Ok(Ranking { criterion, seed, taps: taps.to_vec(), values, importance, tie_seed })
@@ -997,7 +1061,9 @@ impl Ranking {
     pub fn order_in_tap(&self, t: usize) -> Vec<usize> {
         let imp = &self.importance[t];
         let mut idx: Vec<usize> = (0..imp.len()).collect();
-        idx.sort_by(|&a, &b| by_importance(imp[a], imp[b]).then(unit_hash(self.tie_seed, t, a).cmp(&unit_hash(self.tie_seed, t, b))));
+        idx.sort_by(|&a, &b| {
+            by_importance(imp[a], imp[b]).then(unit_hash(self.tie_seed, t, a).cmp(&unit_hash(self.tie_seed, t, b)))
+        });
         idx
     }
 
@@ -1008,7 +1074,17 @@ impl Ranking {
             .map(|imp| {
                 let finite: Vec<f64> = imp.iter().copied().filter(|v| v.is_finite()).collect();
                 let rms = (finite.iter().map(|v| v * v).sum::<f64>() / finite.len().max(1) as f64).sqrt();
-                imp.iter().map(|v| if rms > 0.0 { v / rms } else if v.is_nan() { f64::NAN } else { 0.0 }).collect()
+                imp.iter()
+                    .map(|v| {
+                        if rms > 0.0 {
+                            v / rms
+                        } else if v.is_nan() {
+                            f64::NAN
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect()
             })
             .collect()
     }
@@ -1016,9 +1092,14 @@ impl Ranking {
     /// (tap, unit) over all taps, most important first, by normalised importance.
     pub fn order_network(&self) -> Vec<(usize, usize)> {
         let norm = self.normalised();
-        let mut idx: Vec<(usize, usize)> = norm.iter().enumerate().flat_map(|(t, v)| (0..v.len()).map(move |u| (t, u))).collect();
+        let mut idx: Vec<(usize, usize)> =
+            norm.iter().enumerate().flat_map(|(t, v)| (0..v.len()).map(move |u| (t, u))).collect();
         idx.sort_by(|&(ta, ua), &(tb, ub)| {
-            by_importance(norm[ta][ua], norm[tb][ub]).then(unit_hash(self.tie_seed, ta, ua).cmp(&unit_hash(self.tie_seed, tb, ub)))
+            by_importance(norm[ta][ua], norm[tb][ub]).then(unit_hash(self.tie_seed, ta, ua).cmp(&unit_hash(
+                self.tie_seed,
+                tb,
+                ub,
+            )))
         });
         idx
     }
@@ -1028,14 +1109,21 @@ impl Ranking {
 /// `tagged_total`, `im`, `integration`, `authors_snr`, averaged over the
 /// experiment's images (finite values only; NaN when none). The experiment
 /// must have read every tap of `taps`.
-pub fn tagging_rankings(results: &Results, taps: &[TapInfo], criteria: &[Criterion], tie_seed: u64) -> Result<Vec<Ranking>> {
+pub fn tagging_rankings(
+    results: &Results,
+    taps: &[TapInfo],
+    criteria: &[Criterion],
+    tie_seed: u64,
+) -> Result<Vec<Ranking>> {
     let first = results.images.first().ok_or_else(|| Error::Data("the tagging experiment has no images".into()))?;
     let index: Vec<usize> = taps
         .iter()
         .map(|t| {
-            first.taps.iter().position(|r| r.tap.info.name == t.name).ok_or_else(|| {
-                Error::Data(format!("the tagging experiment did not read tap '{}'", t.name))
-            })
+            first
+                .taps
+                .iter()
+                .position(|r| r.tap.info.name == t.name)
+                .ok_or_else(|| Error::Data(format!("the tagging experiment did not read tap '{}'", t.name)))
         })
         .collect::<Result<_>>()?;
     let mut out = Vec::new();
@@ -1049,7 +1137,11 @@ pub fn tagging_rankings(results: &Results, taps: &[TapInfo], criteria: &[Criteri
         let values: Vec<Vec<f64>> = taps
             .iter()
             .zip(&index)
-            .map(|(t, &ti)| (0..t.channels()).map(|u| mean_finite(results.images.iter().map(|img| pick(&img.taps[ti].scores[u])))).collect())
+            .map(|(t, &ti)| {
+                (0..t.channels())
+                    .map(|u| mean_finite(results.images.iter().map(|img| pick(&img.taps[ti].scores[u]))))
+                    .collect()
+            })
             .collect();
         out.push(Ranking::new(crit, None, taps, values.clone(), values, tie_seed)?);
     }
@@ -1063,7 +1155,13 @@ pub fn l1_ranking(model: &Model, taps: &[TapInfo], tie_seed: u64) -> Result<Rank
         .iter()
         .map(|t| {
             let p = resolve_producer(&g, t).map_err(|why| {
-                Error::model(&model.path, format!("no L1 ranking for tap '{}': {why} (leave l1 out of --criteria, or choose other taps)", t.name))
+                Error::model(
+                    &model.path,
+                    format!(
+                        "no L1 ranking for tap '{}': {why} (leave l1 out of --criteria, or choose other taps)",
+                        t.name
+                    ),
+                )
             })?;
             weight_l1(&g, &p).map_err(|e| Error::model(&model.path, format!("tap '{}': {e}", t.name)))
         })
@@ -1084,11 +1182,17 @@ pub struct ActivationStats {
 /// Mean |activation| and APoZ of every unit, over every position of the
 /// unmodulated `images` (prepared for the model here). `progress(n)` is
 /// called as images finish.
-pub fn activation_stats(model: &Model, taps: &[TapInfo], images: &[Image], progress: &(dyn Fn(usize) + Sync)) -> Result<ActivationStats> {
+pub fn activation_stats(
+    model: &Model,
+    taps: &[TapInfo],
+    images: &[Image],
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<ActivationStats> {
     if images.is_empty() {
         return Err(Error::Data("no ranking images for the activation statistics".into()));
     }
-    let probe_taps: Vec<Tap> = taps.iter().map(|info| Tap { info: info.clone(), reduction: Reduction::PerPosition }).collect();
+    let probe_taps: Vec<Tap> =
+        taps.iter().map(|info| Tap { info: info.clone(), reduction: Reduction::PerPosition }).collect();
     let probe = model.probe(&probe_taps, 1)?;
     let mut abs_sum: Vec<Vec<f64>> = taps.iter().map(|t| vec![0.0; t.channels()]).collect();
     let mut zeros: Vec<Vec<f64>> = abs_sum.clone();
@@ -1131,7 +1235,9 @@ pub fn random_ranking(taps: &[TapInfo], seed: u64) -> Result<Ranking> {
     let values: Vec<Vec<f64>> = taps
         .iter()
         .enumerate()
-        .map(|(t, info)| (0..info.channels()).map(|u| (unit_hash(seed, t, u) >> 11) as f64 / (1u64 << 53) as f64).collect())
+        .map(|(t, info)| {
+            (0..info.channels()).map(|u| (unit_hash(seed, t, u) >> 11) as f64 / (1u64 << 53) as f64).collect()
+        })
         .collect();
     Ranking::new(Criterion::Random, Some(seed), taps, values.clone(), values, seed)
 }
@@ -1191,7 +1297,8 @@ impl MaskedNet {
         let graph = graph_mut(&mut proto, &model.path)?;
         let names: Vec<String> = taps.iter().map(|t| format!("{}:mask", mask_node_name(&t.name))).collect();
         for (t, name) in taps.iter().zip(&names) {
-            insert_mask(graph, t, MaskSource::Input(name)).map_err(|e| Error::model(&model.path, format!("tap '{}': {e}", t.name)))?;
+            insert_mask(graph, t, MaskSource::Input(name))
+                .map_err(|e| Error::model(&model.path, format!("tap '{}': {e}", t.name)))?;
         }
         let mut m = tract_onnx::onnx().model_for_proto_model(&proto).map_err(err)?;
         let mut order = Vec::with_capacity(taps.len() + 1);
@@ -1202,7 +1309,10 @@ impl MaskedNet {
             }
         }
         if order.len() != 1 {
-            return Err(Error::model(&model.path, format!("expected one image input, found {}: {}", order.len(), order.join(", "))));
+            return Err(Error::model(
+                &model.path,
+                format!("expected one image input, found {}: {}", order.len(), order.join(", ")),
+            ));
         }
         order.extend(names.iter().cloned());
         m.set_input_names(&order).map_err(err)?;
@@ -1230,7 +1340,9 @@ impl MaskedNet {
     /// Logits (first output) of prepared images under `mask`; one row per
     /// image. Batches run in parallel.
     pub fn logits(&self, images: &[Image], mask: &UnitMask) -> Result<Vec<Vec<f32>>> {
-        if mask.values.len() != self.taps.len() || mask.values.iter().zip(&self.taps).any(|(v, t)| v.len() != t.channels()) {
+        if mask.values.len() != self.taps.len()
+            || mask.values.iter().zip(&self.taps).any(|(v, t)| v.len() != t.channels())
+        {
             return Err(Error::Data(format!("mask does not fit the {} masked taps", self.taps.len())));
         }
         let i = &self.input;
@@ -1254,14 +1366,17 @@ impl MaskedNet {
             .map_init(
                 || self.plan.spawn(),
                 |state, chunk| {
-                    let state = state.as_mut().map_err(|e| Error::Inference { model: self.model_name.clone(), message: format!("{e:#}") })?;
+                    let state = state
+                        .as_mut()
+                        .map_err(|e| Error::Inference { model: self.model_name.clone(), message: format!("{e:#}") })?;
                     let mut buf = vec![0f32; self.batch * per];
                     for (j, img) in chunk.iter().enumerate() {
                         let slot = &mut buf[j * per..(j + 1) * per];
                         slot.copy_from_slice(&img.data);
                         self.preprocess.normalise(slot, i.channels);
                     }
-                    let x = Tensor::from_shape(&[self.batch, i.channels, i.height, i.width], &buf).map_err(inference)?;
+                    let x =
+                        Tensor::from_shape(&[self.batch, i.channels, i.height, i.width], &buf).map_err(inference)?;
                     let mut inputs: TVec<TValue> = tvec!(x.into());
                     inputs.extend(masks.iter().map(|m| m.clone().into()));
                     let out = state.run(inputs).map_err(inference)?;
@@ -1282,7 +1397,10 @@ impl MaskedNet {
 }
 
 fn mask_dims(t: &TapInfo) -> Vec<usize> {
-    std::iter::once(1).chain(std::iter::once(t.channels())).chain(std::iter::repeat_n(1, t.shape.len().saturating_sub(1))).collect()
+    std::iter::once(1)
+        .chain(std::iter::once(t.channels()))
+        .chain(std::iter::repeat_n(1, t.shape.len().saturating_sub(1)))
+        .collect()
 }
 
 /// Index of the largest value (the first one on ties).
@@ -1361,7 +1479,12 @@ pub struct EvalSet {
 
 impl EvalSet {
     /// Prepare `images` for `model`; `labels` (if any) must match them.
-    pub fn new(model: &Model, description: impl Into<String>, images: &[Image], labels: Option<Vec<u32>>) -> Result<EvalSet> {
+    pub fn new(
+        model: &Model,
+        description: impl Into<String>,
+        images: &[Image],
+        labels: Option<Vec<u32>>,
+    ) -> Result<EvalSet> {
         if images.is_empty() {
             return Err(Error::Data("the evaluation set has no images".into()));
         }
@@ -1518,7 +1641,12 @@ pub struct CurvePoint {
 /// first k units of the order and score the network. Every curve starts with
 /// the unablated point (sparsity 0). `progress()` is called after each
 /// network evaluation.
-pub fn deletion_curves(eval: &Evaluator, rankings: &[Ranking], plan: &CurvePlan, progress: &(dyn Fn() + Sync)) -> Result<Vec<CurvePoint>> {
+pub fn deletion_curves(
+    eval: &Evaluator,
+    rankings: &[Ranking],
+    plan: &CurvePlan,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Vec<CurvePoint>> {
     let taps = eval.taps();
     plan.validate(taps.len())?;
     for r in rankings {
@@ -1542,7 +1670,11 @@ pub fn deletion_curves(eval: &Evaluator, rankings: &[Ranking], plan: &CurvePlan,
                 Some(t) => r.order_in_tap(*t).into_iter().map(|u| (*t, u)).collect(),
             };
             let n = order.len();
-            let directions: &[Direction] = if r.criterion == Criterion::Random { &[Direction::Random] } else { &[Direction::Top, Direction::Bottom] };
+            let directions: &[Direction] = if r.criterion == Criterion::Random {
+                &[Direction::Random]
+            } else {
+                &[Direction::Top, Direction::Bottom]
+            };
             for &direction in directions {
                 let point = |sparsity: f64, removed: usize, damage: Damage| CurvePoint {
                     scope: scope.clone(),
@@ -1558,8 +1690,11 @@ pub fn deletion_curves(eval: &Evaluator, rankings: &[Ranking], plan: &CurvePlan,
                 for &s in sparsities.iter() {
                     let k = ((s * n as f64).round() as usize).min(n);
                     let mut mask = UnitMask::ones(taps);
-                    let chosen: Box<dyn Iterator<Item = &(usize, usize)>> =
-                        if direction == Direction::Bottom { Box::new(order.iter().rev()) } else { Box::new(order.iter()) };
+                    let chosen: Box<dyn Iterator<Item = &(usize, usize)>> = if direction == Direction::Bottom {
+                        Box::new(order.iter().rev())
+                    } else {
+                        Box::new(order.iter())
+                    };
                     for &(t, u) in chosen.take(k) {
                         mask.silence(t, u);
                     }
@@ -1608,8 +1743,10 @@ pub fn areas(points: &[CurvePoint]) -> Vec<Area> {
     }
     keys.into_iter()
         .map(|(scope, criterion, seed, direction)| {
-            let mut curve: Vec<&CurvePoint> =
-                points.iter().filter(|p| p.scope == scope && p.criterion == criterion && p.seed == seed && p.direction == direction).collect();
+            let mut curve: Vec<&CurvePoint> = points
+                .iter()
+                .filter(|p| p.scope == scope && p.criterion == criterion && p.seed == seed && p.direction == direction)
+                .collect();
             curve.sort_by(|a, b| a.sparsity.total_cmp(&b.sparsity));
             let x: Vec<f64> = curve.iter().map(|p| p.sparsity).collect();
             let under = |f: fn(&Damage) -> f64| auc(&x, &curve.iter().map(|p| f(&p.damage)).collect::<Vec<_>>());
@@ -1659,7 +1796,12 @@ impl Stat {
         let n = v.len().max(1) as f64;
         let mean = v.iter().sum::<f64>() / n;
         let sd = if v.len() > 1 { (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt() } else { 0.0 };
-        Stat { mean, sd, min: v.iter().copied().fold(f64::INFINITY, f64::min), max: v.iter().copied().fold(f64::NEG_INFINITY, f64::max) }
+        Stat {
+            mean,
+            sd,
+            min: v.iter().copied().fold(f64::INFINITY, f64::min),
+            max: v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        }
     }
 }
 
@@ -1697,7 +1839,10 @@ pub fn summarise(areas: &[Area]) -> Vec<AreaSummary> {
     }
     keys.into_iter()
         .map(|(scope, criterion, direction)| {
-            let group: Vec<&Area> = areas.iter().filter(|a| a.scope == scope && a.criterion == criterion && a.direction == direction).collect();
+            let group: Vec<&Area> = areas
+                .iter()
+                .filter(|a| a.scope == scope && a.criterion == criterion && a.direction == direction)
+                .collect();
             let stat = |f: fn(&Area) -> f64| Stat::of(&group.iter().map(|a| f(a)).collect::<Vec<_>>());
             AreaSummary {
                 scope: scope.to_string(),
@@ -1737,10 +1882,16 @@ pub fn verdict(summary: &[AreaSummary]) -> Vec<String> {
             v.sort_by(|a, b| get(a).total_cmp(&get(b)));
             v
         };
-        let (top, bottom, random) = (pick(Direction::Top), pick(Direction::Bottom), rows.iter().find(|r| r.direction == Direction::Random));
+        let (top, bottom, random) =
+            (pick(Direction::Top), pick(Direction::Bottom), rows.iter().find(|r| r.direction == Direction::Random));
         let Some(first) = rows.first() else { continue };
-        let where_ = if scope == NETWORK { format!("Network-wide ({} units)", first.units) } else { format!("Tap {scope} ({} units)", first.units) };
-        let mut s = format!("{where_}, {metric} averaged over sparsity 0–{} (higher = less damage): ", first.max_sparsity);
+        let where_ = if scope == NETWORK {
+            format!("Network-wide ({} units)", first.units)
+        } else {
+            format!("Tap {scope} ({} units)", first.units)
+        };
+        let mut s =
+            format!("{where_}, {metric} averaged over sparsity 0–{} (higher = less damage): ", first.max_sparsity);
         let extremes = |v: &[&AreaSummary], lead: &str| match (v.first(), v.last()) {
             (Some(most), Some(least)) => format!(
                 "{lead} damages most with {} ({:.3}) and least with {} ({:.3})",
@@ -1785,7 +1936,10 @@ pub fn verdict(summary: &[AreaSummary]) -> Vec<String> {
             );
             let odd: Vec<&&AreaSummary> = top.iter().filter(|t| get(t) > st.max).collect();
             if !odd.is_empty() {
-                s += &format!("; top removal less damaging than every random seed (the ranking is inverted): {}", names(odd));
+                s += &format!(
+                    "; top removal less damaging than every random seed (the ranking is inverted): {}",
+                    names(odd)
+                );
             }
         }
         if !labelled {
@@ -1820,7 +1974,8 @@ fn frame(cols: Vec<Column>) -> Result<DataFrame> {
 /// (0 = most important).
 pub fn rankings_table(rankings: &[Ranking]) -> Result<DataFrame> {
     let (mut name, mut seed, mut tap, mut op, mut depth, mut unit) = (vec![], vec![], vec![], vec![], vec![], vec![]);
-    let (mut value, mut importance, mut normalised, mut rank_tap, mut rank_net) = (vec![], vec![], vec![], vec![], vec![]);
+    let (mut value, mut importance, mut normalised, mut rank_tap, mut rank_net) =
+        (vec![], vec![], vec![], vec![], vec![]);
     for r in rankings {
         let norm = r.normalised();
         let mut net = vec![Vec::new(); r.taps.len()];
@@ -1913,8 +2068,14 @@ pub fn summary_table(summary: &[AreaSummary]) -> Result<DataFrame> {
     cols.retain(|c| c.name().as_str() != "seed");
     cols.push(Column::new("curves".into(), summary.iter().map(|a| a.curves as u32).collect::<Vec<_>>()));
     cols.push(float_column("max_sparsity", summary, |a| a.max_sparsity));
-    for (metric, get) in [("accuracy", (|a: &AreaSummary| a.accuracy) as fn(&AreaSummary) -> Stat), ("agreement", |a| a.agreement), ("kl", |a| a.kl)] {
-        for (stat, f) in [("mean", (|s: Stat| s.mean) as fn(Stat) -> f64), ("sd", |s| s.sd), ("min", |s| s.min), ("max", |s| s.max)] {
+    for (metric, get) in [
+        ("accuracy", (|a: &AreaSummary| a.accuracy) as fn(&AreaSummary) -> Stat),
+        ("agreement", |a| a.agreement),
+        ("kl", |a| a.kl),
+    ] {
+        for (stat, f) in
+            [("mean", (|s: Stat| s.mean) as fn(Stat) -> f64), ("sd", |s| s.sd), ("min", |s| s.min), ("max", |s| s.max)]
+        {
             cols.push(float_column(&format!("auc_{metric}_{stat}"), summary, |a| f(get(a))));
         }
     }
@@ -1957,7 +2118,10 @@ pub fn photo_variant(image: &Image, variant: &str) -> Result<Image> {
         "crop-centre" => image.crop((h - frac(0.6, h)) / 2, (w - frac(0.6, w)) / 2, frac(0.6, h), frac(0.6, w))?,
         "flip-crop-centre" => flip(&photo_variant(image, "crop-centre")?),
         other => {
-            return Err(Error::Config(format!("photo variant '{other}' is not known; use {}", PHOTO_VARIANTS.join(", "))));
+            return Err(Error::Config(format!(
+                "photo variant '{other}' is not known; use {}",
+                PHOTO_VARIANTS.join(", ")
+            )));
         }
     };
     Ok(out.renamed(format!("{}@{variant}", image.name)))
@@ -2043,7 +2207,13 @@ pub enum Stage {
 /// Rank the units of `cfg.taps` on `rank_images` by every criterion and
 /// measure the deletion curves on `eval` (images the ranking never saw).
 /// `progress(stage, n)` reports work done.
-pub fn run_study(model: &Model, cfg: &StudyConfig, rank_images: &[Image], eval: EvalSet, progress: &(dyn Fn(Stage, usize) + Sync)) -> Result<Study> {
+pub fn run_study(
+    model: &Model,
+    cfg: &StudyConfig,
+    rank_images: &[Image],
+    eval: EvalSet,
+    progress: &(dyn Fn(Stage, usize) + Sync),
+) -> Result<Study> {
     if cfg.taps.is_empty() {
         return Err(Error::Config("no taps to rank".into()));
     }
@@ -2156,7 +2326,10 @@ impl Study {
             self.eval_description
         );
         if let Some(d) = &self.design {
-            let noise = d.noise.map(|n| format!("pixel noise σ = {} (seed {})", n.sigma, n.seed)).unwrap_or_else(|| "no noise".into());
+            let noise = d
+                .noise
+                .map(|n| format!("pixel noise σ = {} (seed {})", n.sigma, n.seed))
+                .unwrap_or_else(|| "no noise".into());
             m += &format!(
                 "- tagging design: {} at {} Hz, {} frames at {} frames/s, {noise}\n",
                 d.layout.name(),
@@ -2231,7 +2404,10 @@ impl Study {
         let metrics: Vec<Metric> = if self.labelled {
             vec![("accuracy", "accuracy", |d| d.accuracy), ("kl", "mean KL(unablated ‖ ablated) (nats)", |d| d.kl)]
         } else {
-            vec![("agreement", "top-1 agreement with the unablated network", |d| d.agreement), ("kl", "mean KL(unablated ‖ ablated) (nats)", |d| d.kl)]
+            vec![
+                ("agreement", "top-1 agreement with the unablated network", |d| d.agreement),
+                ("kl", "mean KL(unablated ‖ ablated) (nats)", |d| d.kl),
+            ]
         };
         let mut scopes: Vec<&str> = Vec::new();
         for p in &self.points {
@@ -2244,15 +2420,21 @@ impl Study {
             let pts: Vec<&CurvePoint> = self.points.iter().filter(|p| p.scope == scope).collect();
             for (key, y_desc, get) in &metrics {
                 let line = |c: Criterion, d: Direction| -> Option<CurveLine> {
-                    let mut v: Vec<(f64, f64)> =
-                        pts.iter().filter(|p| p.criterion == c && p.direction == d).map(|p| (p.sparsity, get(&p.damage))).collect();
+                    let mut v: Vec<(f64, f64)> = pts
+                        .iter()
+                        .filter(|p| p.criterion == c && p.direction == d)
+                        .map(|p| (p.sparsity, get(&p.damage)))
+                        .collect();
                     v.sort_by(|a, b| a.0.total_cmp(&b.0));
                     (!v.is_empty()).then(|| CurveLine { label: c.name().to_string(), points: v, colour: c.colour() })
                 };
-                let panels: Vec<(String, Vec<CurveLine>)> = [(Direction::Top, "remove top-ranked units first"), (Direction::Bottom, "remove bottom-ranked units first")]
-                    .into_iter()
-                    .map(|(d, title)| (title.to_string(), Criterion::ALL.iter().filter_map(|&c| line(c, d)).collect()))
-                    .collect();
+                let panels: Vec<(String, Vec<CurveLine>)> = [
+                    (Direction::Top, "remove top-ranked units first"),
+                    (Direction::Bottom, "remove bottom-ranked units first"),
+                ]
+                .into_iter()
+                .map(|(d, title)| (title.to_string(), Criterion::ALL.iter().filter_map(|&c| line(c, d)).collect()))
+                .collect();
                 let band = random_band(&pts, *get);
                 let hi = pts.iter().map(|p| get(&p.damage)).filter(|v| v.is_finite()).fold(f64::NEG_INFINITY, f64::max);
                 let y_range = if *key == "kl" { (0.0, hi.max(1e-6) * 1.05) } else { (0.0, hi.max(1.0)) };
@@ -2338,7 +2520,13 @@ mod tests {
         assert_eq!(channel_indices(&[3, 2, 1, 1], 0, 1), vec![2, 3]);
         assert_eq!(channel_indices(&[2, 3], 1, 2), vec![2, 5]);
         assert_eq!(channel_indices(&[4], 0, 3), vec![3]);
-        let mut t = TensorProto { name: "w".into(), dims: vec![2], data_type: pb::tensor_proto::DataType::Float as i32, raw_data: [1.5f32, -2.0].iter().flat_map(|x| x.to_le_bytes()).collect(), ..Default::default() };
+        let mut t = TensorProto {
+            name: "w".into(),
+            dims: vec![2],
+            data_type: pb::tensor_proto::DataType::Float as i32,
+            raw_data: [1.5f32, -2.0].iter().flat_map(|x| x.to_le_bytes()).collect(),
+            ..Default::default()
+        };
         assert_eq!(tensor_f32(&t).unwrap(), vec![1.5, -2.0]);
         set_tensor_f32(&mut t, &[0.0, -2.0]);
         assert!(t.float_data.is_empty() && tensor_f32(&t).unwrap() == vec![0.0, -2.0]);

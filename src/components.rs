@@ -198,9 +198,16 @@ fn enumerate(c: &mut Vec<i32>, i: usize, budget: i32, f: &mut impl FnMut(&[i32])
 /// "f1", "2f1", "f1+f2", "2f1-f2", "2f2-f1" …: positive terms first.
 pub fn label_of(coeffs: &[i32]) -> String {
     let mut s = String::new();
-    let positive_first = coeffs.iter().enumerate().filter(|(_, c)| **c > 0).chain(coeffs.iter().enumerate().filter(|(_, c)| **c < 0));
+    let positive_first =
+        coeffs.iter().enumerate().filter(|(_, c)| **c > 0).chain(coeffs.iter().enumerate().filter(|(_, c)| **c < 0));
     for (i, &c) in positive_first {
-        let sign = if c < 0 { "-" } else if s.is_empty() { "" } else { "+" };
+        let sign = if c < 0 {
+            "-"
+        } else if s.is_empty() {
+            ""
+        } else {
+            "+"
+        };
         let mag = c.unsigned_abs();
         let num = if mag == 1 { String::new() } else { mag.to_string() };
         s.push_str(&format!("{sign}{num}f{}", i + 1));

@@ -48,8 +48,8 @@ use serde::Deserialize;
 use crate::error::{Error, Result};
 use crate::experiment::Analysis;
 use crate::images::{is_image_file, load_npy_stack, Image, Preprocess};
-use crate::probe::{InputSpec, Model};
 use crate::metrics::SnrPreset;
+use crate::probe::{InputSpec, Model};
 use crate::stimulus::{Design, Modulation, PartLayout};
 
 /// The `[design]` table.
@@ -160,11 +160,20 @@ impl ExperimentFile {
 impl ExperimentFile {
     /// Load the model: with its card, or with the explicit `[input]` table.
     pub fn load_model(&self) -> Result<Model> {
-        let path = self.model.as_ref().ok_or_else(|| Error::Config("no model given (--model or `model =` in the experiment file)".into()))?;
+        let path = self
+            .model
+            .as_ref()
+            .ok_or_else(|| Error::Config("no model given (--model or `model =` in the experiment file)".into()))?;
         match &self.input {
             None => Model::load(path),
             Some(i) => {
-                let spec = InputSpec { name: "input".into(), layout: "NCHW".into(), channels: i.channels, height: i.height, width: i.width };
+                let spec = InputSpec {
+                    name: "input".into(),
+                    layout: "NCHW".into(),
+                    channels: i.channels,
+                    height: i.height,
+                    width: i.width,
+                };
                 let pre = Preprocess {
                     resize_short_side: i.resize_short_side,
                     center_crop: i.center_crop,
@@ -234,8 +243,9 @@ impl AnalysisConfig {
             a.max_order = o;
         }
         if let Some(p) = &self.preset {
-            a.preset = SnrPreset::parse(p)
-                .ok_or_else(|| Error::Config(format!("unknown SNR preset '{p}'; use mne, letswave, fpvs, meigen-bach or authors")))?;
+            a.preset = SnrPreset::parse(p).ok_or_else(|| {
+                Error::Config(format!("unknown SNR preset '{p}'; use mne, letswave, fpvs, meigen-bach or authors"))
+            })?;
         }
         if let Some(b) = self.batch {
             a.batch = b.max(1);
@@ -306,7 +316,8 @@ mod tests {
     fn experiment_file_parses_and_defaults_to_the_paper() {
         let f: ExperimentFile = toml::from_str("[design]\nfreqs = [6.0, 7.5]\n").unwrap();
         assert_eq!(f.design.to_design().unwrap(), Design::paper());
-        let f: ExperimentFile = toml::from_str("[design]\nparts = \"quadrants\"\nfreqs = [3, 4.5, 6, 7.5]\nrange=[0.1,1.0]\n").unwrap();
+        let f: ExperimentFile =
+            toml::from_str("[design]\nparts = \"quadrants\"\nfreqs = [3, 4.5, 6, 7.5]\nrange=[0.1,1.0]\n").unwrap();
         let d = f.design.to_design().unwrap();
         assert_eq!(d.tags.len(), 4);
         assert!((d.tags[0].depth - 0.45).abs() < 1e-12);

@@ -150,13 +150,22 @@ impl Experiment {
     /// The design is validated here, before anything runs.
     pub fn new(model: Model, design: Design) -> Result<Experiment> {
         design.validate()?;
-        let taps = model.select_taps("default")?.into_iter().map(|info| Tap { info, reduction: Reduction::SpatialMean }).collect();
+        let taps = model
+            .select_taps("default")?
+            .into_iter()
+            .map(|info| Tap { info, reduction: Reduction::SpatialMean })
+            .collect();
         Ok(Experiment { model, design, taps, analysis: Analysis::default() })
     }
 
     /// Choose taps by selectors (see [`Model::select_taps`]), spatial mean.
     pub fn with_taps(mut self, selectors: &str) -> Result<Experiment> {
-        self.taps = self.model.select_taps(selectors)?.into_iter().map(|info| Tap { info, reduction: Reduction::SpatialMean }).collect();
+        self.taps = self
+            .model
+            .select_taps(selectors)?
+            .into_iter()
+            .map(|info| Tap { info, reduction: Reduction::SpatialMean })
+            .collect();
         Ok(self)
     }
 
@@ -202,7 +211,10 @@ impl Experiment {
         if self.taps.is_empty() {
             return Err(Error::Config("no taps selected".into()));
         }
-        Ok(Compiled { probe: self.model.probe(&self.taps, self.analysis.batch)?, classifier: self.model.classifier(1)? })
+        Ok(Compiled {
+            probe: self.model.probe(&self.taps, self.analysis.batch)?,
+            classifier: self.model.classifier(1)?,
+        })
     }
 
     /// Run `images` on networks compiled by [`Experiment::compile`] (for this
@@ -266,14 +278,23 @@ impl Experiment {
                     Spectrum::from_period(&a.data, run_frames, a.units, self.design.fs_hz, self.design.frames)?
                 };
                 let (components, scores) = (0..a.units)
-                    .map(|u| unit_metrics(&spectrum, u, lattice, self.analysis.preset, &self.analysis.significance, noisy))
+                    .map(|u| {
+                        unit_metrics(&spectrum, u, lattice, self.analysis.preset, &self.analysis.significance, noisy)
+                    })
                     .unzip();
                 Ok(TapResult { tap: a.tap, spectrum, components, scores })
             })
             .collect::<Result<Vec<_>>>()?;
         let logits = classifier.logits(std::slice::from_ref(&prepared))?;
         let top_classes = top_k(&logits[0], 3).into_iter().map(|(i, p)| (self.model.class_name(i), p)).collect();
-        Ok(ImageResult { image: image.name.clone(), prepared, taps, frames_run: run_frames, network_seconds, top_classes })
+        Ok(ImageResult {
+            image: image.name.clone(),
+            prepared,
+            taps,
+            frames_run: run_frames,
+            network_seconds,
+            top_classes,
+        })
     }
 }
 

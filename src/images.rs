@@ -377,7 +377,13 @@ mod tests {
         let c = img.crop(1, 2, 2, 2).unwrap();
         assert_eq!(c.data, vec![img.at(0, 1, 2), img.at(0, 1, 3), img.at(0, 2, 2), img.at(0, 2, 3)]);
         assert!(img.crop(3, 0, 2, 2).is_err());
-        let pre = Preprocess { resize_short_side: None, center_crop: Some(4), value_scale: 1.0, mean: vec![0.0], std: vec![1.0] };
+        let pre = Preprocess {
+            resize_short_side: None,
+            center_crop: Some(4),
+            value_scale: 1.0,
+            mean: vec![0.0],
+            std: vec![1.0],
+        };
         let m = img.for_model(&pre, 1, 4, 4).unwrap();
         assert_eq!(m.data[0], img.at(0, 0, 1));
     }
@@ -391,7 +397,13 @@ mod tests {
 
     #[test]
     fn normalise_applies_scale_mean_std() {
-        let pre = Preprocess { resize_short_side: None, center_crop: None, value_scale: 255.0, mean: vec![127.0; 3], std: vec![128.0; 3] };
+        let pre = Preprocess {
+            resize_short_side: None,
+            center_crop: None,
+            value_scale: 255.0,
+            mean: vec![127.0; 3],
+            std: vec![128.0; 3],
+        };
         let mut v = vec![0.0, 1.0, 0.5];
         pre.normalise(&mut v, 3);
         assert!((v[0] + 127.0 / 128.0).abs() < 1e-6 && (v[1] - 1.0).abs() < 1e-6);

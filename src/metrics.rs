@@ -414,7 +414,8 @@ mod tests {
         amp[27] = 3e-17;
         let s = Spectrum { fs_hz: 120.0, frames: 240, units: 1, amplitude: amp, phase: vec![0.0; bins] };
         let (m, sc) = unit_metrics(&s, 0, &lattice, SnrPreset::Fpvs, &Significance::default(), false);
-        for v in [sc.share_fundamental, sc.share_harmonic, sc.share_im, sc.share_other, sc.selectivity, sc.integration] {
+        for v in [sc.share_fundamental, sc.share_harmonic, sc.share_im, sc.share_other, sc.selectivity, sc.integration]
+        {
             assert!(v.is_nan(), "{sc:?}");
         }
         assert!(m.iter().all(|c| !c.significant));

@@ -89,7 +89,8 @@ impl Figure {
     /// The figure as an HTML `<img>` (SVG or PNG data URI, as
     /// [`Figure::evcxr_display`] chooses), for [`html`] and [`figures`].
     pub fn to_html(&self) -> String {
-        let (mime, data) = if !self.svg.is_empty() && self.svg.len() < SVG_LIMIT && !self.svg.contains("data:image/png") {
+        let (mime, data) = if !self.svg.is_empty() && self.svg.len() < SVG_LIMIT && !self.svg.contains("data:image/png")
+        {
             ("image/svg+xml", png_base64(self.svg.as_bytes()))
         } else {
             ("image/png", png_base64(&self.png))
@@ -112,7 +113,12 @@ pub fn html(content: &str) {
 pub fn figures(figs: &[(Figure, String)]) {
     let mut h = String::new();
     for (f, caption) in figs {
-        let _ = write!(h, "<figure style=\"margin:0 0 1em 0\">{}<figcaption><small>{}</small></figcaption></figure>", f.to_html(), esc(caption));
+        let _ = write!(
+            h,
+            "<figure style=\"margin:0 0 1em 0\">{}<figcaption><small>{}</small></figcaption></figure>",
+            f.to_html(),
+            esc(caption)
+        );
     }
     html(&h);
 }
@@ -141,9 +147,11 @@ impl Design {
                 Err(e) => format!(" — <span style=\"color:#b00\">{}</span>", esc(&e.to_string())),
             }
         );
-        let names = self.layout.parts(64, 64).map(|p| p.into_iter().map(|p| p.name).collect::<Vec<_>>()).unwrap_or_default();
+        let names =
+            self.layout.parts(64, 64).map(|p| p.into_iter().map(|p| p.name).collect::<Vec<_>>()).unwrap_or_default();
         for (i, t) in self.tags.iter().enumerate() {
-            let cycles = self.cycles().get(i).copied().flatten().map(|c| c.to_string()).unwrap_or_else(|| "off-bin".into());
+            let cycles =
+                self.cycles().get(i).copied().flatten().map(|c| c.to_string()).unwrap_or_else(|| "off-bin".into());
             h.push_str(&format!(
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.3}</td><td>{:.2}–{:.2}</td></tr>",
                 esc(names.get(i).map(String::as_str).unwrap_or("?")),
@@ -178,7 +186,10 @@ impl Lattice {
             self.bins
         );
         for c in &self.components {
-            let (r, g, b) = { let k = kind_colour(c.kind); (k.0, k.1, k.2) };
+            let (r, g, b) = {
+                let k = kind_colour(c.kind);
+                (k.0, k.1, k.2)
+            };
             let _ = write!(
                 h,
                 "<tr><td style=\"color:rgb({r},{g},{b})\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -217,7 +228,11 @@ impl Model {
                 None => by_op.push((t.op.clone(), 1, t.channels())),
             }
         }
-        let default = self.taps().iter().filter(|t| CONV_OPS.contains(&t.op.as_str()) || ACTIVATION_OPS.contains(&t.op.as_str())).count();
+        let default = self
+            .taps()
+            .iter()
+            .filter(|t| CONV_OPS.contains(&t.op.as_str()) || ACTIVATION_OPS.contains(&t.op.as_str()))
+            .count();
         let mut h = format!(
             "<b>Model</b> {} <small>({})</small><br>input <code>{}</code>: {} [batch, {}, {}, {}]; {} classes<br>\
 preprocess: resize short side {:?}, centre crop {:?}, (x·{} − mean {:?}) / std {:?}<br>\
@@ -335,7 +350,8 @@ impl Spectrum {
 
     /// Inline display: [`Spectrum::figure`].
     pub fn evcxr_display(&self) {
-        let title = format!("mean amplitude over {} unit(s); {} frames at {} frames/s", self.units, self.frames, self.fs_hz);
+        let title =
+            format!("mean amplitude over {} unit(s); {} frames at {} frames/s", self.units, self.frames, self.fs_hz);
         match self.figure(&title) {
             Ok(f) => f.evcxr_display(),
             Err(e) => emit_error("spectrum", &e),
@@ -359,7 +375,12 @@ impl Results {
             [] => Err(Error::UnknownTap {
                 name: tap.to_string(),
                 model: self.model.clone(),
-                suggestions: names.iter().filter(|n| n.contains(tap.trim_matches('*'))).take(3).map(|s| s.to_string()).collect(),
+                suggestions: names
+                    .iter()
+                    .filter(|n| n.contains(tap.trim_matches('*')))
+                    .take(3)
+                    .map(|s| s.to_string())
+                    .collect(),
             }),
             many => Err(Error::Config(format!(
                 "tap pattern '{tap}' matches {} taps ({}); name one",
@@ -373,12 +394,22 @@ impl Results {
     /// lattice components marked by kind and the strongest labelled.
     pub fn unit_spectrum(&self, image: usize, tap: &str, unit: usize) -> Result<Figure> {
         let ti = self.tap_index(tap)?;
-        let img = self.images.get(image).ok_or_else(|| Error::Data(format!("image {image} out of range: the results hold {}", self.images.len())))?;
+        let img = self.images.get(image).ok_or_else(|| {
+            Error::Data(format!("image {image} out of range: the results hold {}", self.images.len()))
+        })?;
         let t = &img.taps[ti];
         if unit >= t.spectrum.units {
-            return Err(Error::Data(format!("unit {unit} out of range: tap {} has {} units", t.tap.info.name, t.spectrum.units)));
+            return Err(Error::Data(format!(
+                "unit {unit} out of range: tap {} has {} units",
+                t.tap.info.name, t.spectrum.units
+            )));
         }
-        plots::unit_spectrum(&t.spectrum, unit, &self.lattice, &format!("{} unit {} ({})", t.tap.info.name, unit, img.image))
+        plots::unit_spectrum(
+            &t.spectrum,
+            unit,
+            &self.lattice,
+            &format!("{} unit {} ({})", t.tap.info.name, unit, img.image),
+        )
     }
 
     /// HTML summary: design, images with their top classes, timing, and the
@@ -395,7 +426,14 @@ impl Results {
             self.frames_per_second(),
             self.seconds
         );
-        let tags = self.design.tags.iter().enumerate().map(|(i, t)| format!("f{} = {} Hz", i + 1, t.frequency_hz)).collect::<Vec<_>>().join(", ");
+        let tags = self
+            .design
+            .tags
+            .iter()
+            .enumerate()
+            .map(|(i, t)| format!("f{} = {} Hz", i + 1, t.frequency_hz))
+            .collect::<Vec<_>>()
+            .join(", ");
         let _ = write!(
             h,
             "design: {} parts, {tags}, {} modulation, {} frames at {} frames/s; lattice to order {} ({} components)",
@@ -408,7 +446,8 @@ impl Results {
         );
         let _ = write!(h, "<table style=\"{TABLE_STYLE}\"><tr><th>image</th><th>top classes (unmodulated)</th><th>network s</th></tr>");
         for img in &self.images {
-            let top = img.top_classes.iter().map(|(c, p)| format!("{} {:.2}", esc(c), p)).collect::<Vec<_>>().join("; ");
+            let top =
+                img.top_classes.iter().map(|(c, p)| format!("{} {:.2}", esc(c), p)).collect::<Vec<_>>().join("; ");
             let _ = write!(h, "<tr><td>{}</td><td>{top}</td><td>{:.2}</td></tr>", esc(&img.image), img.network_seconds);
         }
         h.push_str("</table>");
@@ -426,10 +465,19 @@ impl Findings {
     /// The findings as an HTML list and a table of the strongest
     /// integrating units.
     pub fn to_html(&self) -> String {
-        let mut h = format!("<ul><li>{:.1}% of all units carry at least one significant intermodulation component</li>", 100.0 * self.share_units_with_im);
+        let mut h = format!(
+            "<ul><li>{:.1}% of all units carry at least one significant intermodulation component</li>",
+            100.0 * self.share_units_with_im
+        );
         match &self.first_im_tap {
             Some((t, s)) => {
-                let _ = write!(h, "<li>first tap (input → output) where ≥{:.0}% of units carry IMs: <code>{}</code> ({:.1}%)</li>", 100.0 * self.threshold, esc(t), 100.0 * s);
+                let _ = write!(
+                    h,
+                    "<li>first tap (input → output) where ≥{:.0}% of units carry IMs: <code>{}</code> ({:.1}%)</li>",
+                    100.0 * self.threshold,
+                    esc(t),
+                    100.0 * s
+                );
             }
             None => {
                 let _ = write!(h, "<li>no tap reaches {:.0}% of units with IMs</li>", 100.0 * self.threshold);
@@ -442,7 +490,15 @@ impl Findings {
         if !self.top_units.is_empty() {
             let _ = write!(h, "<table style=\"{TABLE_STYLE}\"><tr><th>tap</th><th>unit</th><th>image</th><th>IM response</th><th>integration</th></tr>");
             for u in &self.top_units {
-                let _ = write!(h, "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.4}</td><td>{:.3}</td></tr>", esc(&u.tap), u.unit, esc(&u.image), u.im, u.integration);
+                let _ = write!(
+                    h,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.4}</td><td>{:.3}</td></tr>",
+                    esc(&u.tap),
+                    u.unit,
+                    esc(&u.image),
+                    u.im,
+                    u.integration
+                );
             }
             h.push_str("</table>");
         }
@@ -457,7 +513,8 @@ impl Findings {
 
 /// A DataFrame as an HTML table of at most `max_rows` rows.
 pub fn df_html(df: &DataFrame, max_rows: usize) -> String {
-    let mut h = format!("<div><small>{} rows × {} columns</small><table style=\"{TABLE_STYLE}\"><tr>", df.height(), df.width());
+    let mut h =
+        format!("<div><small>{} rows × {} columns</small><table style=\"{TABLE_STYLE}\"><tr>", df.height(), df.width());
     for name in df.get_column_names() {
         h.push_str(&format!("<th>{}</th>", esc(name)));
     }
@@ -553,7 +610,8 @@ mod tests {
 
     #[test]
     fn line_bar_and_scatter_figures_render() {
-        let f = lines("t", "x", "y", &[1.0, 2.0, 3.0], &[("a", vec![0.1, 0.2, f64::NAN]), ("b", vec![0.3, 0.1, 0.0])]).unwrap();
+        let f = lines("t", "x", "y", &[1.0, 2.0, 3.0], &[("a", vec![0.1, 0.2, f64::NAN]), ("b", vec![0.3, 0.1, 0.0])])
+            .unwrap();
         assert!(f.svg.starts_with("<svg") && f.svg.contains("\na\n"), "legend entry missing");
         assert!(lines("t", "x", "y", &[1.0], &[("a", vec![])]).is_err());
         let f = bars("t", "y", &[("faces", 0.4, 0.05), ("non-faces", 0.3, 0.0)]).unwrap();
@@ -576,7 +634,8 @@ mod tests {
 
     #[test]
     fn columns_are_found_by_name_without_the_schema() {
-        let df = DataFrame::new(2, vec![Column::new("a".into(), [1u32, 2]), Column::new("b".into(), ["x", "y"])]).unwrap();
+        let df =
+            DataFrame::new(2, vec![Column::new("a".into(), [1u32, 2]), Column::new("b".into(), ["x", "y"])]).unwrap();
         assert_eq!(floats(&df, "a").unwrap(), vec![1.0, 2.0]);
         assert_eq!(strings(&df, "b").unwrap(), vec!["x", "y"]);
         assert!(column(&df, "c").unwrap_err().to_string().contains("columns a, b"));

@@ -63,9 +63,15 @@ impl OrtEngine {
     pub(crate) fn new(model: &Model, taps: &[Tap], _batch: usize) -> Result<OrtEngine> {
         let env = environment(model)?;
         let mut proto = model.proto().clone();
-        let opset = proto.opset_import.iter().find(|o| o.domain.is_empty() || o.domain == "ai.onnx").map(|o| o.version).unwrap_or(13);
+        let opset = proto
+            .opset_import
+            .iter()
+            .find(|o| o.domain.is_empty() || o.domain == "ai.onnx")
+            .map(|o| o.version)
+            .unwrap_or(13);
         let graph = proto.graph.as_mut().ok_or_else(|| Error::model(&model.path, "the ONNX file has no graph"))?;
-        let initializers: std::collections::HashSet<String> = graph.initializer.iter().map(|t| t.name.clone()).collect();
+        let initializers: std::collections::HashSet<String> =
+            graph.initializer.iter().map(|t| t.name.clone()).collect();
         let input_name = graph
             .input
             .iter()
@@ -76,7 +82,10 @@ impl OrtEngine {
         let mut reduced = Vec::with_capacity(taps.len());
         if !taps.is_empty() {
             let float = TypeProto {
-                value: Some(type_proto::Value::TensorType(type_proto::Tensor { elem_type: DataType::Float as i32, shape: None })),
+                value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                    elem_type: DataType::Float as i32,
+                    shape: None,
+                })),
                 ..Default::default()
             };
             let mut new_outputs = Vec::with_capacity(taps.len());
@@ -137,7 +146,11 @@ impl OrtEngine {
                     reduced.push(false);
                     tap.info.tensor.clone()
                 };
-                new_outputs.push(ValueInfoProto { name: name.clone(), r#type: Some(float.clone()), ..Default::default() });
+                new_outputs.push(ValueInfoProto {
+                    name: name.clone(),
+                    r#type: Some(float.clone()),
+                    ..Default::default()
+                });
                 outputs.push(name);
             }
             graph.output = new_outputs;
@@ -179,9 +192,11 @@ impl OrtEngine {
         input: &[f32],
         mut take: impl FnMut(usize, &[f32]) -> Result<T>,
     ) -> Result<Vec<T>> {
-        let fail = |e: &dyn std::fmt::Display| Error::Inference { model: self.model_name.clone(), message: e.to_string() };
+        let fail =
+            |e: &dyn std::fmt::Display| Error::Inference { model: self.model_name.clone(), message: e.to_string() };
         let slot = rayon::current_thread_index().unwrap_or(0) % self.sessions.len();
-        let mut session = self.sessions[slot].lock().map_err(|_| fail(&"a session was poisoned by an earlier failure"))?;
+        let mut session =
+            self.sessions[slot].lock().map_err(|_| fail(&"a session was poisoned by an earlier failure"))?;
         let shape = [batch as i64, spec.channels as i64, spec.height as i64, spec.width as i64];
         let tensor = TensorRef::from_array_view((shape, input)).map_err(|e| fail(&e))?;
         let outs = session.run(ort::inputs![self.input_name.as_str() => tensor]).map_err(|e| fail(&e))?;

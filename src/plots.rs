@@ -124,7 +124,12 @@ fn xy_chart<'a, DB: DrawingBackend, X: AsRangedCoord, Y: AsRangedCoord>(
 
 /// Axes with their descriptions; `x_grid: false` leaves out the vertical
 /// grid lines (spectra, bars).
-fn draw_axes<DB, X, Y>(chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>, x_desc: &str, y_desc: &str, x_grid: bool) -> std::result::Result<(), String>
+fn draw_axes<DB, X, Y>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
+    x_desc: &str,
+    y_desc: &str,
+    x_grid: bool,
+) -> std::result::Result<(), String>
 where
     DB: DrawingBackend,
     X: Ranged + ValueFormatter<X::ValueType>,
@@ -134,11 +139,19 @@ where
     if !x_grid {
         mesh.disable_x_mesh();
     }
-    mesh.x_desc(x_desc).y_desc(y_desc).label_style(("sans-serif", 12)).axis_desc_style(("sans-serif", 13)).draw().map_err(e2s)
+    mesh.x_desc(x_desc)
+        .y_desc(y_desc)
+        .label_style(("sans-serif", 12))
+        .axis_desc_style(("sans-serif", 13))
+        .draw()
+        .map_err(e2s)
 }
 
 /// The legend of the labelled series, boxed, at `position`.
-fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(chart: &mut ChartContext<'a, DB, CT>, position: SeriesLabelPosition) -> std::result::Result<(), String> {
+fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> std::result::Result<(), String> {
     chart
         .configure_series_labels()
         .position(position)
@@ -213,7 +226,11 @@ impl Plot for SpectrumPlot<'_> {
         draw_axes(&mut chart, "frequency (Hz)", "amplitude (activation units)", false)?;
         chart
             .draw_series(
-                self.freqs.iter().zip(amps.iter()).skip(1).map(|(&f, &a)| PathElement::new(vec![(f, 0f32), (f, a)], RGBColor(120, 120, 120).stroke_width(1))),
+                self.freqs
+                    .iter()
+                    .zip(amps.iter())
+                    .skip(1)
+                    .map(|(&f, &a)| PathElement::new(vec![(f, 0f32), (f, a)], RGBColor(120, 120, 120).stroke_width(1))),
             )
             .map_err(e2s)?;
         let Some(lattice) = self.lattice else { return Ok(()) };
@@ -221,7 +238,9 @@ impl Plot for SpectrumPlot<'_> {
         for kind in [Kind::Fundamental, Kind::Harmonic, Kind::Intermodulation] {
             let c = kind_colour(kind);
             chart
-                .draw_series(lattice.of_kind(kind).map(|comp| Circle::new((comp.frequency_hz, amp(comp.bin)), 4, c.filled())))
+                .draw_series(
+                    lattice.of_kind(kind).map(|comp| Circle::new((comp.frequency_hz, amp(comp.bin)), 4, c.filled())),
+                )
                 .map_err(e2s)?
                 .label(kind.as_str())
                 .legend(move |(x, y)| Circle::new((x, y), 4, c.filled()));
@@ -230,7 +249,11 @@ impl Plot for SpectrumPlot<'_> {
         strongest.sort_by(|a, b| amp(b.bin).total_cmp(&amp(a.bin)));
         chart
             .draw_series(strongest.into_iter().take(self.labels).map(|c| {
-                Text::new(c.label.clone(), (c.frequency_hz, amp(c.bin) + top * 0.02), ("sans-serif", 12).into_font().color(&kind_colour(c.kind)))
+                Text::new(
+                    c.label.clone(),
+                    (c.frequency_hz, amp(c.bin) + top * 0.02),
+                    ("sans-serif", 12).into_font().color(&kind_colour(c.kind)),
+                )
             }))
             .map_err(e2s)?;
         draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
@@ -239,20 +262,33 @@ impl Plot for SpectrumPlot<'_> {
 
 /// Figure of one unit's spectrum, components marked and the ten strongest labelled.
 pub fn unit_spectrum(spectrum: &Spectrum, unit: usize, lattice: &Lattice, title: &str) -> Result<Figure> {
-    let plot = SpectrumPlot { freqs: spectrum.frequencies(), amps: spectrum.unit_amplitude(unit).to_vec(), lattice: Some(lattice), title: title.to_string(), labels: 10 };
+    let plot = SpectrumPlot {
+        freqs: spectrum.frequencies(),
+        amps: spectrum.unit_amplitude(unit).to_vec(),
+        lattice: Some(lattice),
+        title: title.to_string(),
+        labels: 10,
+    };
     render(&format!("spectrum_{}", crate::probe::file_stem(title)), &plot, (900, 420))
 }
 
 /// Figure of the mean amplitude spectrum over a tap's units
 /// ([`Spectrum::mean_amplitude`]), without component labels.
 pub fn mean_spectrum(spectrum: &Spectrum, title: &str) -> Result<Figure> {
-    let plot = SpectrumPlot { freqs: spectrum.frequencies(), amps: spectrum.mean_amplitude(), lattice: None, title: title.to_string(), labels: 0 };
+    let plot = SpectrumPlot {
+        freqs: spectrum.frequencies(),
+        amps: spectrum.mean_amplitude(),
+        lattice: None,
+        title: title.to_string(),
+        labels: 0,
+    };
     render("spectrum", &plot, (900, 360))
 }
 
 /// A viridis-like colour for v in [0, 1].
 pub fn colour_map(v: f64) -> RGBColor {
-    const STOPS: [(u8, u8, u8); 6] = [(68, 1, 84), (65, 68, 135), (42, 120, 142), (34, 168, 132), (122, 209, 81), (253, 231, 37)];
+    const STOPS: [(u8, u8, u8); 6] =
+        [(68, 1, 84), (65, 68, 135), (42, 120, 142), (34, 168, 132), (122, 209, 81), (253, 231, 37)];
     let v = if v.is_finite() { v.clamp(0.0, 1.0) } else { 0.0 };
     let x = v * (STOPS.len() - 1) as f64;
     let i = (x.floor() as usize).min(STOPS.len() - 2);
@@ -299,7 +335,9 @@ impl Plot for HeatmapPlot {
             .x_labels(nc)
             .y_labels(nr)
             .x_label_formatter(&|v| centre(v).and_then(|i| cols.get(i).cloned()).unwrap_or_default())
-            .y_label_formatter(&|v| centre(v).and_then(|i| rows.get(nr.saturating_sub(1 + i)).cloned()).unwrap_or_default())
+            .y_label_formatter(&|v| {
+                centre(v).and_then(|i| rows.get(nr.saturating_sub(1 + i)).cloned()).unwrap_or_default()
+            })
             .x_label_style(("sans-serif", 11))
             .y_label_style(("sans-serif", row_font))
             .draw()
@@ -309,7 +347,10 @@ impl Plot for HeatmapPlot {
                 row.iter().enumerate().map(move |(c, v)| {
                     let y = nr - 1 - r;
                     Rectangle::new(
-                        [(SegmentValue::Exact(c), SegmentValue::Exact(y)), (SegmentValue::Exact(c + 1), SegmentValue::Exact(y + 1))],
+                        [
+                            (SegmentValue::Exact(c), SegmentValue::Exact(y)),
+                            (SegmentValue::Exact(c + 1), SegmentValue::Exact(y + 1)),
+                        ],
                         colour_map(*v).filled(),
                     )
                 })
@@ -323,7 +364,13 @@ impl Plot for HeatmapPlot {
             .y_label_area_size(40)
             .build_cartesian_2d(0..1, 0f64..1f64)
             .map_err(e2s)?;
-        cb.configure_mesh().disable_mesh().disable_x_axis().y_labels(5).label_style(("sans-serif", 10)).draw().map_err(e2s)?;
+        cb.configure_mesh()
+            .disable_mesh()
+            .disable_x_axis()
+            .y_labels(5)
+            .label_style(("sans-serif", 10))
+            .draw()
+            .map_err(e2s)?;
         cb.draw_series((0..100).map(|i| {
             let v = i as f64 / 100.0;
             Rectangle::new([(0, v), (1, v + 0.01)], colour_map(v).filled())
@@ -399,7 +446,8 @@ impl Plot for LinesPlot {
         draw_axes(&mut chart, &self.x_desc, &self.y_desc, true)?;
         for (name, ys, colour) in &self.series {
             let c = *colour;
-            let pts: Vec<(f64, f64)> = self.x.iter().zip(ys).filter(|(x, y)| x.is_finite() && y.is_finite()).map(|(x, y)| (*x, *y)).collect();
+            let pts: Vec<(f64, f64)> =
+                self.x.iter().zip(ys).filter(|(x, y)| x.is_finite() && y.is_finite()).map(|(x, y)| (*x, *y)).collect();
             chart
                 .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
                 .map_err(e2s)?
@@ -433,7 +481,8 @@ pub fn layer_profile(results: &Results) -> Result<Figure> {
     let first = results.images.first().ok_or_else(|| Error::Data("no images".into()))?;
     let (mut with_im, mut share, mut integ) = (vec![], vec![], vec![]);
     for ti in 0..first.taps.len() {
-        let all: Vec<&crate::metrics::UnitScores> = results.images.iter().flat_map(|i| i.taps[ti].scores.iter()).collect();
+        let all: Vec<&crate::metrics::UnitScores> =
+            results.images.iter().flat_map(|i| i.taps[ti].scores.iter()).collect();
         let n = all.len().max(1) as f64;
         with_im.push(all.iter().filter(|s| s.significant_im > 0).count() as f64 / n);
         share.push(mean_finite(all.iter().map(|s| s.share_im)));
@@ -495,18 +544,27 @@ impl Plot for BarsPlot {
         chart
             .draw_series(self.bars.iter().enumerate().map(|(i, (_, v, _))| {
                 let x = i as f64;
-                Rectangle::new([(x - 0.35, 0.0), (x + 0.35, if v.is_finite() { *v } else { 0.0 })], series_colour(i).filled())
+                Rectangle::new(
+                    [(x - 0.35, 0.0), (x + 0.35, if v.is_finite() { *v } else { 0.0 })],
+                    series_colour(i).filled(),
+                )
             }))
             .map_err(e2s)?;
         chart
-            .draw_series(self.bars.iter().enumerate().filter(|(_, (_, v, e))| v.is_finite() && e.is_finite() && *e > 0.0).flat_map(|(i, (_, v, e))| {
-                let x = i as f64;
-                [
-                    PathElement::new(vec![(x, v - e), (x, v + e)], BLACK.stroke_width(1)),
-                    PathElement::new(vec![(x - 0.08, v - e), (x + 0.08, v - e)], BLACK.stroke_width(1)),
-                    PathElement::new(vec![(x - 0.08, v + e), (x + 0.08, v + e)], BLACK.stroke_width(1)),
-                ]
-            }))
+            .draw_series(
+                self.bars
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (_, v, e))| v.is_finite() && e.is_finite() && *e > 0.0)
+                    .flat_map(|(i, (_, v, e))| {
+                        let x = i as f64;
+                        [
+                            PathElement::new(vec![(x, v - e), (x, v + e)], BLACK.stroke_width(1)),
+                            PathElement::new(vec![(x - 0.08, v - e), (x + 0.08, v - e)], BLACK.stroke_width(1)),
+                            PathElement::new(vec![(x - 0.08, v + e), (x + 0.08, v + e)], BLACK.stroke_width(1)),
+                        ]
+                    }),
+            )
             .map_err(e2s)?;
         Ok(())
     }
@@ -515,7 +573,11 @@ impl Plot for BarsPlot {
 /// A bar figure: one bar per (label, value, error half-width) — pass 0 as
 /// the error for none.
 pub fn bars(title: &str, y_desc: &str, bars: &[(&str, f64, f64)]) -> Result<Figure> {
-    let plot = BarsPlot { title: title.into(), y_desc: y_desc.into(), bars: bars.iter().map(|(l, v, e)| (l.to_string(), *v, *e)).collect() };
+    let plot = BarsPlot {
+        title: title.into(),
+        y_desc: y_desc.into(),
+        bars: bars.iter().map(|(l, v, e)| (l.to_string(), *v, *e)).collect(),
+    };
     render("bars", &plot, ((140 * bars.len() as u32 + 200).clamp(420, 1000), 400))
 }
 
@@ -546,12 +608,21 @@ impl Plot for ScatterPlot {
         let mut chart = xy_chart(area, &self.title, x0..x1, y0..y1)?;
         draw_axes(&mut chart, &self.x_desc, &self.y_desc, true)?;
         if self.diagonal {
-            chart.draw_series(std::iter::once(PathElement::new(vec![(x0, x0), (x1, x1)], RGBColor(150, 150, 150).stroke_width(1)))).map_err(e2s)?;
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(x0, x0), (x1, x1)],
+                    RGBColor(150, 150, 150).stroke_width(1),
+                )))
+                .map_err(e2s)?;
         }
         for (i, (name, pts)) in self.groups.iter().enumerate() {
             let c = series_colour(i);
             chart
-                .draw_series(pts.iter().filter(|p| p.0.is_finite() && p.1.is_finite()).map(|p| Circle::new(*p, 2, c.mix(0.6).filled())))
+                .draw_series(
+                    pts.iter()
+                        .filter(|p| p.0.is_finite() && p.1.is_finite())
+                        .map(|p| Circle::new(*p, 2, c.mix(0.6).filled())),
+                )
                 .map_err(e2s)?
                 .label(name.clone())
                 .legend(move |(x, y)| Circle::new((x + 6, y), 4, c.filled()));
@@ -564,7 +635,13 @@ impl Plot for ScatterPlot {
 }
 
 /// A scatter figure of (x, y) points in named groups; `diagonal` draws y = x.
-pub fn scatter(title: &str, x_desc: &str, y_desc: &str, groups: &[(&str, Vec<(f64, f64)>)], diagonal: bool) -> Result<Figure> {
+pub fn scatter(
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    groups: &[(&str, Vec<(f64, f64)>)],
+    diagonal: bool,
+) -> Result<Figure> {
     let plot = ScatterPlot {
         title: title.into(),
         x_desc: x_desc.into(),
@@ -595,7 +672,9 @@ pub fn unit_component_heatmap(results: &Results, tap: &str, max_order: u32) -> R
         .map(|u| {
             let vals = comps
                 .iter()
-                .map(|&c| results.images.iter().map(|img| img.taps[ti].components[u][c].relative as f64).sum::<f64>() / n)
+                .map(|&c| {
+                    results.images.iter().map(|img| img.taps[ti].components[u][c].relative as f64).sum::<f64>() / n
+                })
                 .collect();
             let integ = mean_finite(results.images.iter().map(|img| img.taps[ti].scores[u].integration));
             (if integ.is_finite() { integ } else { -1.0 }, u, vals)
@@ -604,7 +683,10 @@ pub fn unit_component_heatmap(results: &Results, tap: &str, max_order: u32) -> R
     rows.sort_by(|a, b| b.0.total_cmp(&a.0));
     let plot = HeatmapPlot {
         rows: rows.iter().map(|r| format!("unit {}", r.1)).collect(),
-        cols: comps.iter().map(|&c| format!("{} ({} Hz)", lat.components[c].label, lat.components[c].frequency_hz)).collect(),
+        cols: comps
+            .iter()
+            .map(|&c| format!("{} ({} Hz)", lat.components[c].label, lat.components[c].frequency_hz))
+            .collect(),
         values: rows.into_iter().map(|r| r.2).collect(),
         title: format!("{}: relative amplitude per unit and component", first.tap.info.name),
     };
@@ -632,9 +714,15 @@ impl Plot for AlphaPlot<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> std::result::Result<(), String> {
         let d = self.stimulus.design();
         let secs = d.frames as f64 / d.fs_hz;
-        let (lo, hi) = d.tags.iter().fold((f64::MAX, f64::MIN), |(lo, hi), t| (lo.min(t.mean - t.depth), hi.max(t.mean + t.depth)));
+        let (lo, hi) = d
+            .tags
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(lo, hi), t| (lo.min(t.mean - t.depth), hi.max(t.mean + t.depth)));
         let mut chart = ChartBuilder::on(area)
-            .caption(format!("modulation α(t) per part ({} frames at {} frames/s)", d.frames, d.fs_hz), ("sans-serif", 16))
+            .caption(
+                format!("modulation α(t) per part ({} frames at {} frames/s)", d.frames, d.fs_hz),
+                ("sans-serif", 16),
+            )
             .margin(10)
             .x_label_area_size(36)
             .y_label_area_size(50)
@@ -643,7 +731,8 @@ impl Plot for AlphaPlot<'_> {
         chart.configure_mesh().x_desc("time (s)").y_desc("α").label_style(("sans-serif", 12)).draw().map_err(e2s)?;
         for (k, (tag, part)) in d.tags.iter().zip(self.stimulus.parts()).enumerate() {
             let c = series_colour(k);
-            let pts: Vec<(f64, f64)> = (0..d.frames).map(|i| (i as f64 / d.fs_hz, tag.alpha(i as f64 / d.fs_hz))).collect();
+            let pts: Vec<(f64, f64)> =
+                (0..d.frames).map(|i| (i as f64 / d.fs_hz, tag.alpha(i as f64 / d.fs_hz))).collect();
             chart
                 .draw_series(LineSeries::new(pts, c.stroke_width(2)))
                 .map_err(e2s)?
@@ -747,7 +836,12 @@ impl Plot for DeletionPlot {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> std::result::Result<(), String> {
         let area = area.titled(&self.title, ("sans-serif", 18)).map_err(e2s)?;
         let (plots_area, legend) = area.split_horizontally(area.dim_in_pixel().0 as i32 - 170);
-        let x_max = self.panels.iter().flat_map(|p| p.1.iter().flat_map(|l| l.points.iter().map(|q| q.0))).fold(0f64, f64::max).max(1e-6);
+        let x_max = self
+            .panels
+            .iter()
+            .flat_map(|p| p.1.iter().flat_map(|l| l.points.iter().map(|q| q.0)))
+            .fold(0f64, f64::max)
+            .max(1e-6);
         let (y0, y1) = (self.y_range.0, self.y_range.1.max(self.y_range.0 + 1e-9));
         let grey = RGBColor(120, 120, 120);
         for (panel, (title, lines)) in plots_area.split_evenly((1, self.panels.len().max(1))).iter().zip(&self.panels) {
@@ -771,7 +865,9 @@ impl Plot for DeletionPlot {
                 let mut outline: Vec<(f64, f64)> = b.x.iter().copied().zip(b.hi.iter().copied()).collect();
                 outline.extend(b.x.iter().copied().zip(b.lo.iter().copied()).rev());
                 chart.draw_series(std::iter::once(Polygon::new(outline, grey.mix(0.2).filled()))).map_err(e2s)?;
-                chart.draw_series(LineSeries::new(b.x.iter().copied().zip(b.mean.iter().copied()), grey.stroke_width(2))).map_err(e2s)?;
+                chart
+                    .draw_series(LineSeries::new(b.x.iter().copied().zip(b.mean.iter().copied()), grey.stroke_width(2)))
+                    .map_err(e2s)?;
             }
             for l in lines {
                 let c = l.colour;
@@ -819,7 +915,8 @@ mod tests {
         let frames: Vec<f32> = (0..240)
             .map(|i| {
                 let t = i as f64 / 120.0;
-                ((2.0 * std::f64::consts::PI * 6.0 * t).sin() + (2.0 * std::f64::consts::PI * 7.5 * t).sin()).max(0.0) as f32
+                ((2.0 * std::f64::consts::PI * 6.0 * t).sin() + (2.0 * std::f64::consts::PI * 7.5 * t).sin()).max(0.0)
+                    as f32
             })
             .collect();
         let s = Spectrum::from_activations(&frames, 240, 1, 120.0).unwrap();

@@ -38,8 +38,21 @@ use crate::images::{Image, Preprocess};
 pub const CONV_OPS: &[&str] = &["Conv", "ConvTranspose"];
 /// ONNX op types that count as activations for the default tap selection.
 pub const ACTIVATION_OPS: &[&str] = &[
-    "Relu", "Clip", "Sigmoid", "Tanh", "LeakyRelu", "Elu", "Selu", "HardSigmoid", "HardSwish", "Softplus", "PRelu",
-    "Gelu", "Mish", "Celu", "ThresholdedRelu",
+    "Relu",
+    "Clip",
+    "Sigmoid",
+    "Tanh",
+    "LeakyRelu",
+    "Elu",
+    "Selu",
+    "HardSigmoid",
+    "HardSwish",
+    "Softplus",
+    "PRelu",
+    "Gelu",
+    "Mish",
+    "Celu",
+    "ThresholdedRelu",
 ];
 
 /// The input a model expects.
@@ -191,7 +204,8 @@ impl Backend {
             "tract" => Ok(Backend::Tract),
             "ort" | "onnxruntime" if cfg!(feature = "ort") => Ok(Backend::Ort),
             "ort" | "onnxruntime" => Err(Error::Config(
-                "backend 'ort' needs freqtag built with the onnxruntime feature: cargo build --release --features ort".into(),
+                "backend 'ort' needs freqtag built with the onnxruntime feature: cargo build --release --features ort"
+                    .into(),
             )),
             other => Err(Error::Config(format!("unknown backend '{other}'; use tract or ort"))),
         }
@@ -284,8 +298,16 @@ impl Model {
             return Err(Error::model(&path, format!("layout {} is not supported; use NCHW", input.layout)));
         }
         preprocess.validate(input.channels).map_err(|e| Error::model(&path, e))?;
-        let mut model =
-            Model { name, path, input, preprocess, classes: vec![], proto: Arc::new(proto), taps: vec![], backend: Backend::Tract };
+        let mut model = Model {
+            name,
+            path,
+            input,
+            preprocess,
+            classes: vec![],
+            proto: Arc::new(proto),
+            taps: vec![],
+            backend: Backend::Tract,
+        };
         model.taps = model.discover_taps()?;
         Ok(model)
     }
@@ -380,7 +402,9 @@ impl Model {
         for sel in sels {
             let lower = sel.to_lowercase();
             let hits: Vec<usize> = match lower.as_str() {
-                "default" => self.indices(|t| CONV_OPS.contains(&t.op.as_str()) || ACTIVATION_OPS.contains(&t.op.as_str())),
+                "default" => {
+                    self.indices(|t| CONV_OPS.contains(&t.op.as_str()) || ACTIVATION_OPS.contains(&t.op.as_str()))
+                }
                 "conv" => self.indices(|t| CONV_OPS.contains(&t.op.as_str())),
                 "act" | "activation" | "activations" => self.indices(|t| ACTIVATION_OPS.contains(&t.op.as_str())),
                 "all" => (0..self.taps.len()).collect(),
@@ -664,7 +688,9 @@ impl Probe {
             .map_init(
                 || self.worker(),
                 |worker, b| {
-                    let worker = worker.as_mut().map_err(|e| Error::Inference { model: self.model_name.clone(), message: e.to_string() })?;
+                    let worker = worker
+                        .as_mut()
+                        .map_err(|e| Error::Inference { model: self.model_name.clone(), message: e.to_string() })?;
                     let first = b * self.batch;
                     let mut buf = vec![0f32; self.batch * per];
                     for j in 0..self.batch {
@@ -706,7 +732,10 @@ fn reduce(out: &[f32], batch: usize, real: usize, tap: &Tap, units: usize, in_gr
     let c = tap.info.channels();
     if in_graph {
         if per_frame != units {
-            return Err(Error::Data(format!("tap {} produced {per_frame} means per frame, expected {units}", tap.info.name)));
+            return Err(Error::Data(format!(
+                "tap {} produced {per_frame} means per frame, expected {units}",
+                tap.info.name
+            )));
         }
         return Ok(out[..real * units].to_vec());
     }
@@ -724,7 +753,9 @@ fn reduce(out: &[f32], batch: usize, real: usize, tap: &Tap, units: usize, in_gr
             Reduction::PerPosition => v.extend_from_slice(frame),
             Reduction::SpatialMean => v.extend(frame.chunks(pos).map(|ch| (sum_f32(ch) / pos as f64) as f32)),
             Reduction::MeanOfSquares => v.extend(
-                frame.chunks(pos).map(|ch| (ch.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>() / pos as f64) as f32),
+                frame
+                    .chunks(pos)
+                    .map(|ch| (ch.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>() / pos as f64) as f32),
             ),
         }
     }

@@ -120,10 +120,20 @@ fn sort_notable(v: &mut [NotableUnit]) {
 impl Findings {
     /// Plain-text summary (a few lines).
     pub fn summary(&self) -> String {
-        let mut s = format!("{} taps, {} units per image; {:.1}% of units carry a significant IM", self.taps, self.units, 100.0 * self.share_units_with_im);
+        let mut s = format!(
+            "{} taps, {} units per image; {:.1}% of units carry a significant IM",
+            self.taps,
+            self.units,
+            100.0 * self.share_units_with_im
+        );
         match &self.first_im_tap {
             Some((t, share)) => {
-                let _ = write!(s, "\nfirst tap where ≥{:.0}% of units carry IMs: {t} ({:.1}%)", 100.0 * self.threshold, 100.0 * share);
+                let _ = write!(
+                    s,
+                    "\nfirst tap where ≥{:.0}% of units carry IMs: {t} ({:.1}%)",
+                    100.0 * self.threshold,
+                    100.0 * share
+                );
             }
             None => {
                 let _ = write!(s, "\nno tap has ≥{:.0}% of units with IMs", 100.0 * self.threshold);
@@ -133,7 +143,11 @@ impl Findings {
             let _ = write!(s, "\n  {op:>8}: {taps:3} taps, {:.1}% of units with IMs", 100.0 * share);
         }
         if let Some(u) = self.top_units.first() {
-            let _ = write!(s, "\nstrongest integrating unit: {} unit {} on {} (IM {:.4}, integration {:.3})", u.tap, u.unit, u.image, u.im, u.integration);
+            let _ = write!(
+                s,
+                "\nstrongest integrating unit: {} unit {} on {} (IM {:.4}, integration {:.3})",
+                u.tap, u.unit, u.image, u.im, u.integration
+            );
         }
         s
     }
@@ -164,11 +178,26 @@ pub fn figures(results: &Results, f: &Findings) -> Result<ReportFigures> {
     let mut figs = Vec::new();
     if let Some(img) = results.images.first() {
         let stim = Stimulus::new(&results.design, &img.prepared)?;
-        figs.push((plots::stimulus_strip(&stim, 4)?, format!("{}: parts (tinted) and four frames over one period", img.image), true));
+        figs.push((
+            plots::stimulus_strip(&stim, 4)?,
+            format!("{}: parts (tinted) and four frames over one period", img.image),
+            true,
+        ));
         figs.push((plots::alpha_traces(&stim)?, "modulation of each part".to_string(), false));
     }
-    figs.push((plots::layer_profile(results)?, "share of units with a significant intermodulation, by depth".into(), false));
-    let tags = results.design.tags.iter().enumerate().map(|(i, t)| format!("f{} = {} Hz", i + 1, t.frequency_hz)).collect::<Vec<_>>().join(", ");
+    figs.push((
+        plots::layer_profile(results)?,
+        "share of units with a significant intermodulation, by depth".into(),
+        false,
+    ));
+    let tags = results
+        .design
+        .tags
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("f{} = {} Hz", i + 1, t.frequency_hz))
+        .collect::<Vec<_>>()
+        .join(", ");
     let caption = format!(
         "mean relative amplitude (÷ each unit's strongest component) of each lattice component of order ≤ 3, per tap (rows in graph order); {tags}"
     );
@@ -184,7 +213,12 @@ pub fn figures(results: &Results, f: &Findings) -> Result<ReportFigures> {
 }
 
 /// Write `report.html` into `dir`; returns its path.
-pub fn write_report(results: &Results, findings: &Findings, figs: &ReportFigures, dir: &Path) -> Result<std::path::PathBuf> {
+pub fn write_report(
+    results: &Results,
+    findings: &Findings,
+    figs: &ReportFigures,
+    dir: &Path,
+) -> Result<std::path::PathBuf> {
     let d = &results.design;
     let mut h = String::new();
     let _ = write!(
@@ -197,10 +231,22 @@ code{{background:#f4f4f4;padding:1px 4px}}</style></head><body>",
         esc(&results.model)
     );
     let _ = write!(h, "<h1>Frequency tagging of {}</h1>", esc(&results.model));
-    let _ = write!(h, "<p>freqtag {} — {} image(s), {} taps, {} units per image.</p>", env!("CARGO_PKG_VERSION"), results.images.len(), findings.taps, findings.units);
+    let _ = write!(
+        h,
+        "<p>freqtag {} — {} image(s), {} taps, {} units per image.</p>",
+        env!("CARGO_PKG_VERSION"),
+        results.images.len(),
+        findings.taps,
+        findings.units
+    );
     h.push_str("<h2>Design</h2><table><tr><th>parts</th><th>tags (Hz)</th><th>α range</th><th>modulation</th><th>frame rate</th><th>frames</th><th>resolution</th><th>period run</th><th>noise</th></tr>");
     let tags = d.tags.iter().map(|t| format!("{}", t.frequency_hz)).collect::<Vec<_>>().join(", ");
-    let range = d.tags.iter().map(|t| format!("{:.2}–{:.2}", t.mean - t.depth, t.mean + t.depth)).collect::<Vec<_>>().join(", ");
+    let range = d
+        .tags
+        .iter()
+        .map(|t| format!("{:.2}–{:.2}", t.mean - t.depth, t.mean + t.depth))
+        .collect::<Vec<_>>()
+        .join(", ");
     let noise = d.noise.map(|n| format!("σ = {} (seed {})", n.sigma, n.seed)).unwrap_or_else(|| "none".into());
     let _ = write!(
         h,
@@ -227,10 +273,21 @@ Lattice up to order {}; SNR columns use the <code>{}</code> neighbour preset. Ne
     h.push_str("<h2>Images</h2><table><tr><th>image</th><th>top classes (unmodulated)</th><th>frames run</th><th>network time</th></tr>");
     for img in &results.images {
         let top = img.top_classes.iter().map(|(c, p)| format!("{} {:.2}", esc(c), p)).collect::<Vec<_>>().join("; ");
-        let _ = write!(h, "<tr><td>{}</td><td style=\"text-align:left\">{}</td><td>{}</td><td>{:.2} s</td></tr>", esc(&img.image), top, img.frames_run, img.network_seconds);
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td style=\"text-align:left\">{}</td><td>{}</td><td>{:.2} s</td></tr>",
+            esc(&img.image),
+            top,
+            img.frames_run,
+            img.network_seconds
+        );
     }
     h.push_str("</table><h2>Findings</h2><ul>");
-    let _ = write!(h, "<li>{:.1}% of all units carry at least one significant intermodulation component.</li>", 100.0 * findings.share_units_with_im);
+    let _ = write!(
+        h,
+        "<li>{:.1}% of all units carry at least one significant intermodulation component.</li>",
+        100.0 * findings.share_units_with_im
+    );
     match &findings.first_im_tap {
         Some((t, s)) => {
             let _ = write!(h, "<li>The first tap (input → output) where at least {:.0}% of units carry IMs is <code>{}</code> ({:.1}%).</li>", 100.0 * findings.threshold, esc(t), 100.0 * s);
@@ -257,12 +314,21 @@ Lattice up to order {}; SNR columns use the <code>{}</code> neighbour preset. Ne
     }
     h.push_str("<h2>Strongest integrating units</h2><table><tr><th>tap</th><th>unit</th><th>image</th><th>IM response</th><th>integration</th></tr>");
     for u in &findings.top_units {
-        let _ = write!(h, "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.4}</td><td>{:.3}</td></tr>", esc(&u.tap), u.unit, esc(&u.image), u.im, u.integration);
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.4}</td><td>{:.3}</td></tr>",
+            esc(&u.tap),
+            u.unit,
+            esc(&u.image),
+            u.im,
+            u.integration
+        );
     }
     h.push_str("</table><h2>Per tap</h2><table><tr><th>tap</th><th>op</th><th>units</th><th>units with IM</th><th>mean tagged</th><th>mean IM</th><th>mean integration</th></tr>");
     if let Some(first) = results.images.first() {
         for (ti, t) in first.taps.iter().enumerate() {
-            let all: Vec<&crate::metrics::UnitScores> = results.images.iter().flat_map(|i| i.taps[ti].scores.iter()).collect();
+            let all: Vec<&crate::metrics::UnitScores> =
+                results.images.iter().flat_map(|i| i.taps[ti].scores.iter()).collect();
             let n = all.len().max(1) as f64;
             let _ = write!(
                 h,
@@ -308,9 +374,19 @@ Unablated: accuracy {}, by definition agreement 1 and KL 0. Random rankings: {} 
         study.tie_seed
     );
     if let Some(d) = &study.design {
-        let noise = d.noise.map(|n| format!("pixel noise σ = {} (seed {})", n.sigma, n.seed)).unwrap_or_else(|| "no noise".into());
-        let _ = write!(h, "<p>Tagging design for the freqtag scores: {} at {} Hz, {} frames at {} frames/s, {}.</p>", esc(&d.layout.name()),
-            d.frequencies().iter().map(|f| f.to_string()).collect::<Vec<_>>().join(" / "), d.frames, d.fs_hz, esc(&noise));
+        let noise = d
+            .noise
+            .map(|n| format!("pixel noise σ = {} (seed {})", n.sigma, n.seed))
+            .unwrap_or_else(|| "no noise".into());
+        let _ = write!(
+            h,
+            "<p>Tagging design for the freqtag scores: {} at {} Hz, {} frames at {} frames/s, {}.</p>",
+            esc(&d.layout.name()),
+            d.frequencies().iter().map(|f| f.to_string()).collect::<Vec<_>>().join(" / "),
+            d.frames,
+            d.fs_hz,
+            esc(&noise)
+        );
     }
     h.push_str("<p>Area = the metric averaged over the sparsity range (trapezoid rule, unablated point included). \
 Top = most important units removed first (a good score damages a lot); bottom = least important first (a good score damages little).</p><ul>");
@@ -341,7 +417,11 @@ Top = most important units removed first (a good score damages a lot); bottom = 
 }
 
 /// Write a stand-alone `report.html` holding [`ablation_section`]; returns its path.
-pub fn write_ablation_report(study: &crate::ablation::Study, figures: &[(Figure, String)], dir: &Path) -> Result<std::path::PathBuf> {
+pub fn write_ablation_report(
+    study: &crate::ablation::Study,
+    figures: &[(Figure, String)],
+    dir: &Path,
+) -> Result<std::path::PathBuf> {
     let h = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>freqtag prune: {}</title><style>\
 body{{font-family:sans-serif;max-width:1250px;margin:2em auto;padding:0 1em;color:#222}}table{{border-collapse:collapse;font-size:13px}}\

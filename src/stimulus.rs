@@ -612,7 +612,9 @@ impl Stimulus {
             }
         }
         if let Some(noise) = self.design.noise.filter(|n| n.sigma > 0.0) {
-            let seed = noise.seed ^ self.image_index.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (i as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
+            let seed = noise.seed
+                ^ self.image_index.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                ^ (i as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
             let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
             let s = noise.sigma as f32;
             for v in out.iter_mut() {

@@ -86,7 +86,8 @@ use crate::tables;
 
 /// The partition keys, outermost first: the folder levels under each table
 /// and the parameter columns of every row.
-pub const KEYS: [&str; 9] = ["model", "taps", "image", "parts", "freqs_hz", "mod_depth", "phases_rad", "modulation", "noise"];
+pub const KEYS: [&str; 9] =
+    ["model", "taps", "image", "parts", "freqs_hz", "mod_depth", "phases_rad", "modulation", "noise"];
 
 /// Folder of completion markers inside the output folder.
 const DONE: &str = "_done";
@@ -139,10 +140,9 @@ impl Table {
 
     /// Parse a table name.
     pub fn parse(s: &str) -> Result<Table> {
-        Table::ALL
-            .into_iter()
-            .find(|t| t.name() == s.trim())
-            .ok_or_else(|| Error::Config(format!("unknown table '{s}'; use scores, components, layers, spectra or spectra-npy")))
+        Table::ALL.into_iter().find(|t| t.name() == s.trim()).ok_or_else(|| {
+            Error::Config(format!("unknown table '{s}'; use scores, components, layers, spectra or spectra-npy"))
+        })
     }
 
     /// Columns that order the rows within one point (after the keys).
@@ -189,7 +189,8 @@ impl Shard {
     pub fn parse(s: &str) -> Result<Shard> {
         let bad = || Error::Config(format!("shard must look like i/n with 0 ≤ i < n (e.g. 0/4), got '{s}'"));
         let (i, n) = s.split_once('/').ok_or_else(bad)?;
-        let (index, count): (usize, usize) = (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+        let (index, count): (usize, usize) =
+            (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
         if count == 0 || index >= count {
             return Err(bad());
         }
@@ -654,7 +655,9 @@ impl Sweep {
         nonempty(&self.modulations, "grid.modulation")?;
         nonempty(&self.noise, "grid.noise")?;
         if self.tables.is_empty() {
-            return Err(Error::Config("tables is empty; give at least one of scores, components, layers, spectra".into()));
+            return Err(Error::Config(
+                "tables is empty; give at least one of scores, components, layers, spectra".into(),
+            ));
         }
         let backend = Backend::parse(&self.backend)?;
         let layouts: Vec<(String, PartLayout)> = self
@@ -772,7 +775,14 @@ impl Sweep {
                                                 modulation.to_string(),
                                                 sigma.to_string(),
                                             ];
-                                            let point = Point { index: points.len(), model: mi, taps: taps.clone(), image: ii, design, key };
+                                            let point = Point {
+                                                index: points.len(),
+                                                model: mi,
+                                                taps: taps.clone(),
+                                                image: ii,
+                                                design,
+                                                key,
+                                            };
                                             point.design.validate().map_err(|e| {
                                                 Error::Config(format!("grid point {}: {e}", point.describe()))
                                             })?;
@@ -796,7 +806,15 @@ impl Sweep {
         Ok(Plan { sweep: self.clone(), models, images, points })
     }
 
-    fn design(&self, layout: &PartLayout, freqs: &[f64], depth: f64, phases: &[f64], m: Modulation, sigma: f64) -> Design {
+    fn design(
+        &self,
+        layout: &PartLayout,
+        freqs: &[f64],
+        depth: f64,
+        phases: &[f64],
+        m: Modulation,
+        sigma: f64,
+    ) -> Design {
         let mut d = Design::new(layout.clone(), freqs).fs(self.fs_hz).frames(self.frames).modulation(m).phases(phases);
         for t in &mut d.tags {
             t.mean = self.mean;
@@ -810,7 +828,6 @@ impl Sweep {
         d.quantize_8bit = self.quantize_8bit;
         d
     }
-
 }
 
 fn nonempty<T>(v: &[T], key: &str) -> Result<()> {
@@ -883,7 +900,10 @@ pub fn expand_images(specs: &[String]) -> Result<Vec<SweepImage>> {
                 let index = img.name.rsplit_once('_').and_then(|(_, i)| i.parse().ok()).ok_or_else(|| {
                     Error::image(path, format!("stack image '{}' has no index in its name", img.name))
                 })?;
-                push(SweepImage { name: img.name, source: ImageSource::Stack { path: PathBuf::from(path), index } }, &mut out)?;
+                push(
+                    SweepImage { name: img.name, source: ImageSource::Stack { path: PathBuf::from(path), index } },
+                    &mut out,
+                )?;
             }
             continue;
         }
@@ -892,7 +912,10 @@ pub fn expand_images(specs: &[String]) -> Result<Vec<SweepImage>> {
             let pattern = if is_dir { format!("{}/*", path.trim_end_matches('/')) } else { path.to_string() };
             let v: Vec<PathBuf> = glob_files(&pattern)?.into_iter().filter(|f| is_image_file(f)).collect();
             if v.is_empty() {
-                return Err(Error::Config(format!("image {} '{path}' has no PNG or JPEG file", if is_dir { "folder" } else { "pattern" })));
+                return Err(Error::Config(format!(
+                    "image {} '{path}' has no PNG or JPEG file",
+                    if is_dir { "folder" } else { "pattern" }
+                )));
             }
             v
         } else {
@@ -1043,7 +1066,11 @@ impl fmt::Display for Summary {
         if !rows.is_empty() {
             writeln!(f, "  rows written: {}", rows.join(", "))?;
         }
-        write!(f, "  tables under {} (scan with freqtag::sweep::scan or any hive-aware Parquet reader)", self.out.display())
+        write!(
+            f,
+            "  tables under {} (scan with freqtag::sweep::scan or any hive-aware Parquet reader)",
+            self.out.display()
+        )
     }
 }
 
@@ -1121,7 +1148,11 @@ impl Plan {
             ..Summary::default()
         };
         events(
-            Progress::Start { frames: todo.iter().map(|p| self.frames_of(p)).sum(), points: todo.len(), skipped: summary.skipped },
+            Progress::Start {
+                frames: todo.iter().map(|p| self.frames_of(p)).sum(),
+                points: todo.len(),
+                skipped: summary.skipped,
+            },
             &summary,
         );
         let mut compiled: Option<((usize, String), Compiled)> = None;
@@ -1190,8 +1221,8 @@ impl Plan {
         let settings = self.sweep.settings();
         if path.is_file() {
             let text = std::fs::read_to_string(&path).map_err(|e| Error::io("cannot read", &path, e))?;
-            let old: serde_json::Value =
-                serde_json::from_str(&text).map_err(|e| Error::Config(format!("{}: not a sweep record ({e})", path.display())))?;
+            let old: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| Error::Config(format!("{}: not a sweep record ({e})", path.display())))?;
             let old = &old["settings"];
             if let (Some(o), Some(n)) = (old.as_object(), settings.as_object()) {
                 for (k, v) in n {
@@ -1284,7 +1315,11 @@ fn with_key_columns(df: &mut DataFrame, p: &Point) -> Result<()> {
                 let x: f64 = v.parse().map_err(|_| Error::Data(format!("key {k}={v} is not a number")))?;
                 Column::new_scalar((*k).into(), Scalar::new(DataType::Float64, AnyValue::Float64(x)), h)
             }
-            _ => Column::new_scalar((*k).into(), Scalar::new(DataType::String, AnyValue::StringOwned(v.as_str().into())), h),
+            _ => Column::new_scalar(
+                (*k).into(),
+                Scalar::new(DataType::String, AnyValue::StringOwned(v.as_str().into())),
+                h,
+            ),
         };
         df.with_column(col).map_err(pl)?;
     }
@@ -1297,7 +1332,12 @@ fn with_key_columns(df: &mut DataFrame, p: &Point) -> Result<()> {
 /// The schema of the key columns (for scans).
 fn key_schema() -> Schema {
     KEYS.iter()
-        .map(|k| Field::new((*k).into(), if matches!(*k, "mod_depth" | "noise") { DataType::Float64 } else { DataType::String }))
+        .map(|k| {
+            Field::new(
+                (*k).into(),
+                if matches!(*k, "mod_depth" | "noise") { DataType::Float64 } else { DataType::String },
+            )
+        })
         .collect()
 }
 
@@ -1326,7 +1366,9 @@ pub fn table_files(out: &Path, table: Table) -> Vec<PathBuf> {
 /// partitioning on, so filters on the keys skip whole folders).
 pub fn scan(out: &Path, table: Table) -> Result<LazyFrame> {
     if table == Table::SpectraNpy {
-        return Err(Error::Config("spectra-npy holds .npy arrays (read them with NumPy or ndarray-npy), not a table to scan".into()));
+        return Err(Error::Config(
+            "spectra-npy holds .npy arrays (read them with NumPy or ndarray-npy), not a table to scan".into(),
+        ));
     }
     let dir = out.join(table.name());
     let files = table_files(out, table);
@@ -1382,9 +1424,10 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<MergeSummary> {
     let mut grid_points = 0;
     for dir in inputs {
         let path = dir.join("sweep.json");
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io("not a sweep folder: cannot read", &path, e))?;
-        let v: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| Error::Config(format!("{}: not a sweep record ({e})", path.display())))?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| Error::io("not a sweep folder: cannot read", &path, e))?;
+        let v: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| Error::Config(format!("{}: not a sweep record ({e})", path.display())))?;
         grid_points = grid_points.max(v["grid_points"].as_u64().unwrap_or(0) as usize);
         match &record {
             None => record = Some((dir.clone(), v)),
@@ -1409,14 +1452,16 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<MergeSummary> {
         markers.sort();
         for m in markers {
             let text = std::fs::read_to_string(&m).map_err(|e| Error::io("cannot read", &m, e))?;
-            let v: serde_json::Value =
-                serde_json::from_str(&text).map_err(|e| Error::Config(format!("{}: not a point marker ({e})", m.display())))?;
+            let v: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| Error::Config(format!("{}: not a point marker ({e})", m.display())))?;
             let id = v["id"].as_str().unwrap_or_default().to_string();
             if seen.contains_key(&id) {
                 continue;
             }
-            let files: Vec<String> =
-                v["files"].as_array().map(|a| a.iter().filter_map(|f| f.as_str().map(String::from)).collect()).unwrap_or_default();
+            let files: Vec<String> = v["files"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|f| f.as_str().map(String::from)).collect())
+                .unwrap_or_default();
             if dir.canonicalize().ok() != out.canonicalize().ok() {
                 for f in &files {
                     let (src, dst) = (dir.join(f), out.join(f));
@@ -1480,7 +1525,8 @@ mod tests {
         let e = toml::from_str::<SweepFile>("[grid]\nfreq=[[6]]\n").unwrap_err().to_string();
         assert!(e.contains("unknown field"), "{e}");
         // an experiment file's one-value [design] keys are one-value grid axes
-        let f: SweepFile = toml::from_str("[design]\nfreqs=[5.0, 8.0]\nrange=[0.4, 1.0]\nmodulation='contrast'\n").unwrap();
+        let f: SweepFile =
+            toml::from_str("[design]\nfreqs=[5.0, 8.0]\nrange=[0.4, 1.0]\nmodulation='contrast'\n").unwrap();
         let s = f.to_sweep().unwrap();
         assert_eq!(s.freqs, Some(vec![vec![5.0, 8.0]]));
         assert_eq!(s.modulations, vec![Modulation::Contrast]);

@@ -33,7 +33,9 @@ fn design_columns(results: &Results, height: usize) -> Vec<Column> {
     let d = &results.design;
     let freqs = d.frequencies().iter().map(|f| f.to_string()).collect::<Vec<_>>().join(",");
     let depth = d.tags.first().map(|t| t.depth).unwrap_or(f64::NAN);
-    let s = |name: &str, v: &str| Column::new_scalar(name.into(), Scalar::new(DataType::String, AnyValue::StringOwned(v.into())), height);
+    let s = |name: &str, v: &str| {
+        Column::new_scalar(name.into(), Scalar::new(DataType::String, AnyValue::StringOwned(v.into())), height)
+    };
     vec![
         s("model", &results.model),
         s("parts", &d.layout.name()),
@@ -54,11 +56,12 @@ fn frame(results: &Results, mut cols: Vec<Column>) -> Result<DataFrame> {
 /// Spectra of one image: one row per (tap, unit, bin).
 pub fn spectra_of(results: &Results, image: &ImageResult) -> Result<DataFrame> {
     let rows: usize = image.taps.iter().map(|t| t.spectrum.units * t.spectrum.bins()).sum();
-    let (mut tap, mut unit, mut bin, mut freq) = (Vec::with_capacity(rows), Vec::with_capacity(rows), Vec::with_capacity(rows), Vec::with_capacity(rows));
-    let (mut amp, mut phase, mut comp, mut kind) = (Vec::with_capacity(rows), Vec::with_capacity(rows), Vec::with_capacity(rows), Vec::with_capacity(rows));
-    let labels: Vec<Option<&str>> = (0..results.design.bins())
-        .map(|k| results.lattice.at_bin(k).map(|c| c.label.as_str()))
-        .collect();
+    let (mut tap, mut unit, mut bin, mut freq) =
+        (Vec::with_capacity(rows), Vec::with_capacity(rows), Vec::with_capacity(rows), Vec::with_capacity(rows));
+    let (mut amp, mut phase, mut comp, mut kind) =
+        (Vec::with_capacity(rows), Vec::with_capacity(rows), Vec::with_capacity(rows), Vec::with_capacity(rows));
+    let labels: Vec<Option<&str>> =
+        (0..results.design.bins()).map(|k| results.lattice.at_bin(k).map(|c| c.label.as_str())).collect();
     let kinds: Vec<Option<&str>> =
         (0..results.design.bins()).map(|k| results.lattice.at_bin(k).map(|c| c.kind.as_str())).collect();
     for t in &image.taps {
@@ -80,7 +83,11 @@ pub fn spectra_of(results: &Results, image: &ImageResult) -> Result<DataFrame> {
     frame(
         results,
         vec![
-            Column::new_scalar("image".into(), Scalar::new(DataType::String, AnyValue::StringOwned(image.image.as_str().into())), n),
+            Column::new_scalar(
+                "image".into(),
+                Scalar::new(DataType::String, AnyValue::StringOwned(image.image.as_str().into())),
+                n,
+            ),
             Column::new("tap".into(), tap),
             Column::new("unit".into(), unit),
             Column::new("bin".into(), bin),
@@ -278,7 +285,8 @@ pub fn layer_summary(results: &Results) -> Result<DataFrame> {
     let mut rows: Vec<(String, String, u32, u32, f64, f64, f64, f64, f64)> = Vec::new();
     if let Some(first) = results.images.first() {
         for (ti, t) in first.taps.iter().enumerate() {
-            let (mut n, mut with_im, mut tagged, mut im, mut share, mut integ, mut integ_n) = (0usize, 0usize, 0.0, 0.0, 0.0, 0.0, 0usize);
+            let (mut n, mut with_im, mut tagged, mut im, mut share, mut integ, mut integ_n) =
+                (0usize, 0usize, 0.0, 0.0, 0.0, 0.0, 0usize);
             for img in &results.images {
                 for s in &img.taps[ti].scores {
                     n += 1;

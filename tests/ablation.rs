@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 
 use common::onnx_models::{conv_relu_model, conv_relu_weights, fc_weights, write_model, N_CLASSES};
 use freqtag::ablation::{
-    self, ablate, Ablation, Criterion, CurvePlan, Direction, EvalSet, Evaluator, Mode, Ranking, Stage, StudyConfig, UnitMask,
+    self, ablate, Ablation, Criterion, CurvePlan, Direction, EvalSet, Evaluator, Mode, Ranking, Stage, StudyConfig,
+    UnitMask,
 };
 use freqtag::images::Preprocess;
 use freqtag::probe::InputSpec;
@@ -30,7 +31,8 @@ fn data() -> PathBuf {
 fn tiny(dir: &Path) -> Model {
     let path = write_model(dir, "tiny.onnx", &conv_relu_model(C_IN, SIDE, SIDE, C_OUT, SEED));
     let input = InputSpec { name: "input".into(), layout: "NCHW".into(), channels: C_IN, height: SIDE, width: SIDE };
-    let identity = Preprocess { resize_short_side: None, center_crop: None, value_scale: 1.0, mean: vec![0.0], std: vec![1.0] };
+    let identity =
+        Preprocess { resize_short_side: None, center_crop: None, value_scale: 1.0, mean: vec![0.0], std: vec![1.0] };
     Model::load_with(&path, input, identity).unwrap()
 }
 
@@ -63,7 +65,8 @@ fn conv_relu_by_hand(image: &Image) -> Vec<f32> {
                         for kx in 0..3 {
                             let (yy, xx) = (y as i64 + ky as i64 - 1, x as i64 + kx as i64 - 1);
                             if (0..SIDE as i64).contains(&yy) && (0..SIDE as i64).contains(&xx) {
-                                s += w[((o * C_IN + i) * 3 + ky) * 3 + kx] as f64 * image.at(i, yy as usize, xx as usize) as f64;
+                                s += w[((o * C_IN + i) * 3 + ky) * 3 + kx] as f64
+                                    * image.at(i, yy as usize, xx as usize) as f64;
                             }
                         }
                     }
@@ -80,7 +83,13 @@ fn conv_relu_by_hand(image: &Image) -> Vec<f32> {
 fn logits_by_hand(pool: &[f32], silenced: &[usize]) -> Vec<f64> {
     let (w, b) = fc_weights(C_OUT, SEED);
     (0..N_CLASSES)
-        .map(|k| b[k] as f64 + (0..C_OUT).filter(|j| !silenced.contains(j)).map(|j| w[k * C_OUT + j] as f64 * pool[j] as f64).sum::<f64>())
+        .map(|k| {
+            b[k] as f64
+                + (0..C_OUT)
+                    .filter(|j| !silenced.contains(j))
+                    .map(|j| w[k * C_OUT + j] as f64 * pool[j] as f64)
+                    .sum::<f64>()
+        })
         .collect()
 }
 
@@ -183,7 +192,8 @@ fn bad_units_give_clear_errors() {
 fn exported_model_card_and_masks_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let model = tiny(dir.path());
-    let ablated = ablate(&model, &Ablation::new(Mode::ZeroWeights).silence("relu", [3, 0]).silence("relu", [0])).unwrap();
+    let ablated =
+        ablate(&model, &Ablation::new(Mode::ZeroWeights).silence("relu", [3, 0]).silence("relu", [0])).unwrap();
     let out = dir.path().join("out");
     let files = ablated.write(&out, "tiny.ablated").unwrap();
     assert!(files.iter().all(|f| f.exists()), "{files:?}");
@@ -207,7 +217,8 @@ fn the_evaluation_matches_a_hand_computed_case() {
     let labels = vec![0u32, 1, 2, 3, 1];
     let taps = model.select_taps("relu").unwrap();
     // batch 2 over 5 images: the last batch is padded
-    let ev = Evaluator::new(&model, &taps, EvalSet::new(&model, "tiny", &imgs, Some(labels.clone())).unwrap(), 2).unwrap();
+    let ev =
+        Evaluator::new(&model, &taps, EvalSet::new(&model, "tiny", &imgs, Some(labels.clone())).unwrap(), 2).unwrap();
     let pools: Vec<Vec<f32>> = imgs.iter().map(|i| pool_of(&conv_relu_by_hand(i))).collect();
     let by_hand = |silenced: &[usize]| -> (f64, f64, f64) {
         let (mut hits, mut same, mut kl) = (0usize, 0usize, 0.0);
@@ -228,7 +239,10 @@ fn the_evaluation_matches_a_hand_computed_case() {
     mask.silence(0, 2);
     let d = ev.damage(&mask).unwrap();
     let (acc, agree, kl) = by_hand(&[1, 2]);
-    assert!(close(d.accuracy, acc) && close(d.agreement, agree) && close(d.kl, kl), "{d:?} vs by hand {acc} {agree} {kl}");
+    assert!(
+        close(d.accuracy, acc) && close(d.agreement, agree) && close(d.kl, kl),
+        "{d:?} vs by hand {acc} {agree} {kl}"
+    );
     assert!(kl > 0.0);
 
     // a ranking with known importances: top order 1, 2, 3, 0
@@ -298,14 +312,20 @@ fn rankings_are_deterministic_for_a_seed() {
     let (a, b) = (rank(), rank());
     assert_eq!(a.len(), 5);
     for (x, y) in a.iter().zip(&b) {
-        assert_eq!(x.values.iter().flatten().map(|v| v.to_bits()).collect::<Vec<_>>(), y.values.iter().flatten().map(|v| v.to_bits()).collect::<Vec<_>>(), "{}", x.label());
+        assert_eq!(
+            x.values.iter().flatten().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            y.values.iter().flatten().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            "{}",
+            x.label()
+        );
         assert_eq!(x.order_in_tap(0), y.order_in_tap(0));
         assert_eq!(x.order_network(), y.order_network());
     }
     // the scores are the experiment's, averaged over images
     let exp = Experiment::new(model.clone(), Design::paper().noise(0.02, 5)).unwrap().with_taps("relu").unwrap();
     let results = exp.run(&images(2), &|_| {}).unwrap();
-    let mean0 = (results.images[0].taps[0].scores[0].tagged_total + results.images[1].taps[0].scores[0].tagged_total) / 2.0;
+    let mean0 =
+        (results.images[0].taps[0].scores[0].tagged_total + results.images[1].taps[0].scores[0].tagged_total) / 2.0;
     assert!((a[0].values[0][0] - mean0).abs() < 1e-12 && a[0].criterion == Criterion::TaggedTotal);
 }
 
@@ -319,7 +339,9 @@ fn mnist_reference_accuracy_runtime_masks_and_a_collapsed_layer() {
     let (digits, labels) = ablation::load_digits(&data()).unwrap();
     let taps = model.select_taps("act").unwrap();
     assert_eq!(taps.len(), 4);
-    let ev = Evaluator::new(&model, &taps, EvalSet::new(&model, "all digits", &digits, Some(labels.clone())).unwrap(), 1).unwrap();
+    let ev =
+        Evaluator::new(&model, &taps, EvalSet::new(&model, "all digits", &digits, Some(labels.clone())).unwrap(), 1)
+            .unwrap();
     // data/README.md: the recipe scores 1467 / 1797 with PyTorch and onnxruntime
     assert_eq!((ev.base().accuracy * 1797.0).round() as usize, 1467);
     // the runtime mask gives the logits of the model with zeroed weights, and of the mask mode
@@ -335,7 +357,11 @@ fn mnist_reference_accuracy_runtime_masks_and_a_collapsed_layer() {
     let some = &ev.set().images[..64];
     let runtime = ev.logits(&mask).unwrap();
     for other in [zeroed.model.logits(some).unwrap(), masked.model.logits(some).unwrap()] {
-        let d = runtime.iter().zip(&other).flat_map(|(a, b)| a.iter().zip(b).map(|(x, y)| (x - y).abs())).fold(0f32, f32::max);
+        let d = runtime
+            .iter()
+            .zip(&other)
+            .flat_map(|(a, b)| a.iter().zip(b).map(|(x, y)| (x - y).abs()))
+            .fold(0f32, f32::max);
         assert!(d < 1e-4, "runtime mask vs edited model: logits differ by {d}");
     }
     // silencing every unit of the last conv layer leaves one constant answer
@@ -416,11 +442,16 @@ fn lite0_producers_and_the_residual_add_refusal() {
     early.iter().for_each(|&u| mask.silence(0, u));
     head.iter().for_each(|&u| mask.silence(1, u));
     let runtime = ev.logits(&mask).unwrap().remove(0);
-    let zeroed = ablate(&model, &Ablation::new(Mode::ZeroWeights).silence(&taps[0].name, early).silence(&taps[1].name, head)).unwrap();
+    let zeroed =
+        ablate(&model, &Ablation::new(Mode::ZeroWeights).silence(&taps[0].name, early).silence(&taps[1].name, head))
+            .unwrap();
     let exported = zeroed.model.logits(&ev.set().images).unwrap().remove(0);
     let d = runtime.iter().zip(&exported).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
     assert!(d < 1e-3, "Lite0: runtime mask vs zeroed weights differ by {d}");
-    assert!(runtime.iter().zip(ev.base_logits()[0].iter()).any(|(a, b)| (a - b).abs() > 1e-2), "the ablation must change the logits");
+    assert!(
+        runtime.iter().zip(ev.base_logits()[0].iter()).any(|(a, b)| (a - b).abs() > 1e-2),
+        "the ablation must change the logits"
+    );
 }
 
 #[test]
@@ -429,14 +460,40 @@ fn the_ablate_command_exports_and_complains() {
     let dir = tempfile::tempdir().unwrap();
     let model = data().join("models/mnist_cnn.onnx");
     let run = |args: &[&str]| std::process::Command::new(exe).args(args).output().unwrap();
-    let out = run(&["ablate", "--model", model.to_str().unwrap(), "--unit", "/conv_layers/conv_layers.1/Reul:3", "--out", dir.path().to_str().unwrap()]);
+    let out = run(&[
+        "ablate",
+        "--model",
+        model.to_str().unwrap(),
+        "--unit",
+        "/conv_layers/conv_layers.1/Reul:3",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no tap named '/conv_layers/conv_layers.1/Reul'") && err.contains("did you mean"), "{err}");
-    let out = run(&["ablate", "--model", model.to_str().unwrap(), "--unit", "/conv_layers/conv_layers.1/Relu:3,40", "--out", dir.path().to_str().unwrap()]);
+    let out = run(&[
+        "ablate",
+        "--model",
+        model.to_str().unwrap(),
+        "--unit",
+        "/conv_layers/conv_layers.1/Relu:3,40",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("channel 40 is out of range"));
-    let out = run(&["ablate", "--model", model.to_str().unwrap(), "--unit", "/conv_layers/conv_layers.1/Relu:3,7", "--mode", "mask", "--out", dir.path().to_str().unwrap()]);
+    let out = run(&[
+        "ablate",
+        "--model",
+        model.to_str().unwrap(),
+        "--unit",
+        "/conv_layers/conv_layers.1/Relu:3,7",
+        "--mode",
+        "mask",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let again = Model::load(dir.path().join("mnist_cnn.ablated.onnx")).unwrap();
     let node = ablation::mask_node_name("/conv_layers/conv_layers.1/Relu");

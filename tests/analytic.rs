@@ -31,7 +31,8 @@ fn image() -> Image {
 fn load(dir: &std::path::Path, name: &str, bytes: Vec<u8>) -> Model {
     let path: PathBuf = write_model(dir, &format!("{name}.onnx"), &bytes);
     let input = InputSpec { name: "input".into(), layout: "NCHW".into(), channels: C, height: H, width: W };
-    let identity = Preprocess { resize_short_side: None, center_crop: None, value_scale: 1.0, mean: vec![0.0], std: vec![1.0] };
+    let identity =
+        Preprocess { resize_short_side: None, center_crop: None, value_scale: 1.0, mean: vec![0.0], std: vec![1.0] };
     Model::load_with(path, input, identity).unwrap()
 }
 

@@ -84,7 +84,23 @@ fn a_model_without_a_card_runs_with_explicit_preprocessing() {
     let out = tmp.path().join("out");
     let (m, o) = (model.to_str().unwrap(), out.to_str().unwrap());
     fails_with(&["run", "--model", m, "--image", &camera(), "--out", o, "--no-report"], "--input CxHxW", &out);
-    let r = freqtag(&["run", "--model", m, "--input", "1x28x28", "--mean", "0.1307", "--std", "0.3081", "--image", &camera(), "--out", o, "--quiet", "--no-report"]);
+    let r = freqtag(&[
+        "run",
+        "--model",
+        m,
+        "--input",
+        "1x28x28",
+        "--mean",
+        "0.1307",
+        "--std",
+        "0.3081",
+        "--image",
+        &camera(),
+        "--out",
+        o,
+        "--quiet",
+        "--no-report",
+    ]);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     assert!(out.join("scores.parquet").is_file());
 }
@@ -105,14 +121,24 @@ fn bad_inputs_get_one_line_errors_and_leave_nothing_behind() {
     let o = out.to_str().unwrap();
     let (m, img) = (mnist(), camera());
     // missing model
-    fails_with(&["run", "--model", "/nonexistent/model.onnx", "--image", &img, "--out", o], "/nonexistent/model.onnx", &out);
+    fails_with(
+        &["run", "--model", "/nonexistent/model.onnx", "--image", &img, "--out", o],
+        "/nonexistent/model.onnx",
+        &out,
+    );
     // corrupt model (with a card, so the ONNX itself is what fails)
     let bad = tmp.path().join("bad");
     std::fs::create_dir_all(&bad).unwrap();
     std::fs::write(bad.join("broken.onnx"), b"this is not a protobuf at all \xff\xfe").unwrap();
-    let card = std::fs::read_to_string(data().join("models/mnist_cnn.card.json")).unwrap().replace("mnist_cnn.onnx", "broken.onnx");
+    let card = std::fs::read_to_string(data().join("models/mnist_cnn.card.json"))
+        .unwrap()
+        .replace("mnist_cnn.onnx", "broken.onnx");
     std::fs::write(bad.join("broken.card.json"), card).unwrap();
-    fails_with(&["run", "--model", bad.join("broken.onnx").to_str().unwrap(), "--image", &img, "--out", o], "not a readable ONNX model", &out);
+    fails_with(
+        &["run", "--model", bad.join("broken.onnx").to_str().unwrap(), "--image", &img, "--out", o],
+        "not a readable ONNX model",
+        &out,
+    );
     // an image that cannot be decoded
     let not_image = tmp.path().join("notes.png");
     std::fs::write(&not_image, b"plain text").unwrap();
@@ -121,13 +147,26 @@ fn bad_inputs_get_one_line_errors_and_leave_nothing_behind() {
     // a tap that does not exist: the closest names are suggested
     let o2 = freqtag(&["inspect", &m, "--all"]);
     let listing = String::from_utf8_lossy(&o2.stdout).to_string();
-    let conv = listing.lines().find(|l| l.contains(" Conv ")).and_then(|l| l.split_whitespace().last()).unwrap().to_string();
+    let conv =
+        listing.lines().find(|l| l.contains(" Conv ")).and_then(|l| l.split_whitespace().last()).unwrap().to_string();
     let typo = format!("{conv}x");
-    fails_with(&["run", "--model", &m, "--image", &img, "--taps", &typo, "--out", o], &format!("did you mean '{conv}'"), &out);
+    fails_with(
+        &["run", "--model", &m, "--image", &img, "--taps", &typo, "--out", o],
+        &format!("did you mean '{conv}'"),
+        &out,
+    );
     // invalid designs
-    fails_with(&["run", "--model", &m, "--image", &img, "--freqs", "6.2,7.5", "--out", o], "6.2 Hz is off its bin", &out);
+    fails_with(
+        &["run", "--model", &m, "--image", &img, "--freqs", "6.2,7.5", "--out", o],
+        "6.2 Hz is off its bin",
+        &out,
+    );
     fails_with(&["run", "--model", &m, "--image", &img, "--freqs", "6,70", "--out", o], "above Nyquist", &out);
-    fails_with(&["run", "--model", &m, "--image", &img, "--parts", "quadrants", "--out", o], "4 part(s) but 2 tag", &out);
+    fails_with(
+        &["run", "--model", &m, "--image", &img, "--parts", "quadrants", "--out", o],
+        "4 part(s) but 2 tag",
+        &out,
+    );
     fails_with(&["run", "--model", &m, "--image", &img, "--fs", "-5", "--out", o], "frame rate must be positive", &out);
     // an output folder that cannot be made
     let blocker = tmp.path().join("file");

@@ -45,28 +45,20 @@ fn run_taps(
         .with_input_fact(0, f32::fact([BATCH, c, h, w]).into())
         .unwrap();
     // Node name -> its first output. (ONNX node name == tract node name.)
-    let outlets: Vec<OutletId> = taps
-        .iter()
-        .map(|name| OutletId::new(model.node_by_name(name).unwrap().id, 0))
-        .collect();
+    let outlets: Vec<OutletId> =
+        taps.iter().map(|name| OutletId::new(model.node_by_name(name).unwrap().id, 0)).collect();
     model.select_output_outlets(&outlets).unwrap();
 
     let plan = model.into_optimized().unwrap().into_runnable().unwrap();
     let input = Tensor::from_shape(&[BATCH, c, h, w], input).unwrap();
     let outputs = plan.run(tvec!(input.into_tvalue())).unwrap();
     assert_eq!(outputs.len(), taps.len());
-    outputs
-        .iter()
-        .map(|t| t.to_plain_array_view::<f32>().unwrap().to_owned())
-        .collect()
+    outputs.iter().map(|t| t.to_plain_array_view::<f32>().unwrap().to_owned()).collect()
 }
 
 fn assert_close(got: f32, want: f64, what: &str) {
     let tol = 1e-5 * want.abs().max(1.0);
-    assert!(
-        (got as f64 - want).abs() <= tol,
-        "{what}: got {got}, expected {want} (tolerance {tol:e})"
-    );
+    assert!((got as f64 - want).abs() <= tol, "{what}: got {got}, expected {want} (tolerance {tol:e})");
 }
 
 /// Element-wise comparison of a tract output with a hand-computed reference.
@@ -81,22 +73,14 @@ fn assert_all_close(got: &tract_ndarray::ArrayD<f32>, want: &[f64], shape: &[usi
 /// Per-item mean over C, H, W of the flattened `[BATCH, ...]` input.
 fn item_means(input: &[f32]) -> Vec<f64> {
     let per_item = input.len() / BATCH;
-    input
-        .chunks(per_item)
-        .map(|x| x.iter().map(|&v| v as f64).sum::<f64>() / per_item as f64)
-        .collect()
+    input.chunks(per_item).map(|x| x.iter().map(|&v| v as f64).sum::<f64>() / per_item as f64).collect()
 }
 
 #[test]
 fn identity_tap_copies_the_input() {
     let shape = (3, 4, 5);
     let input = test_input(shape.0, shape.1, shape.2);
-    let out = run_taps(
-        &onnx_models::identity_model(3, 4, 5),
-        shape,
-        &["ident"],
-        &input,
-    );
+    let out = run_taps(&onnx_models::identity_model(3, 4, 5), shape, &["ident"], &input);
     let want: Vec<f64> = input.iter().map(|&x| x as f64).collect();
     assert_all_close(&out[0], &want, &[BATCH, 3, 4, 5], "ident");
 }
@@ -105,12 +89,7 @@ fn identity_tap_copies_the_input() {
 fn square_tap_is_elementwise_square() {
     let shape = (2, 3, 4);
     let input = test_input(shape.0, shape.1, shape.2);
-    let out = run_taps(
-        &onnx_models::square_model(2, 3, 4),
-        shape,
-        &["square"],
-        &input,
-    );
+    let out = run_taps(&onnx_models::square_model(2, 3, 4), shape, &["square"], &input);
     let want: Vec<f64> = input.iter().map(|&x| (x as f64).powi(2)).collect();
     assert_all_close(&out[0], &want, &[BATCH, 2, 3, 4], "square");
 }
@@ -119,12 +98,7 @@ fn square_tap_is_elementwise_square() {
 fn mean_square_taps() {
     let shape = (3, 5, 4);
     let input = test_input(shape.0, shape.1, shape.2);
-    let out = run_taps(
-        &onnx_models::mean_square_model(3, 5, 4),
-        shape,
-        &["gmean", "gmean_sq"],
-        &input,
-    );
+    let out = run_taps(&onnx_models::mean_square_model(3, 5, 4), shape, &["gmean", "gmean_sq"], &input);
     let means = item_means(&input);
     let squares: Vec<f64> = means.iter().map(|m| m * m).collect();
     assert_all_close(&out[0], &means, &[BATCH, 1, 1, 1], "gmean");
@@ -136,20 +110,13 @@ fn relu_of_mean_taps() {
     let shape = (2, 4, 4);
     let threshold = 0.1f32;
     let input = test_input(shape.0, shape.1, shape.2);
-    let out = run_taps(
-        &onnx_models::relu_of_mean_model(2, 4, 4, threshold),
-        shape,
-        &["gmean", "shift", "relu"],
-        &input,
-    );
+    let out =
+        run_taps(&onnx_models::relu_of_mean_model(2, 4, 4, threshold), shape, &["gmean", "shift", "relu"], &input);
     let means = item_means(&input);
     let shifted: Vec<f64> = means.iter().map(|m| m - threshold as f64).collect();
     let relu: Vec<f64> = shifted.iter().map(|s| s.max(0.0)).collect();
     // The input is designed so that one item is above the threshold and one below.
-    assert!(
-        shifted[0] > 0.05 && shifted[1] < -0.05,
-        "test input not informative: {shifted:?}"
-    );
+    assert!(shifted[0] > 0.05 && shifted[1] < -0.05, "test input not informative: {shifted:?}");
     assert_all_close(&out[0], &means, &[BATCH, 1, 1, 1], "gmean");
     assert_all_close(&out[1], &shifted, &[BATCH, 1, 1, 1], "shift");
     assert_all_close(&out[2], &relu, &[BATCH, 1, 1, 1], "relu");
@@ -214,8 +181,8 @@ fn conv_relu_taps() {
     for i in 0..c {
         for ky in 1..3 {
             for kx in 1..3 {
-                corner += cw[((o * c + i) * 3 + ky) * 3 + kx] as f64
-                    * input[((n * c + i) * h + ky - 1) * w + kx - 1] as f64;
+                corner +=
+                    cw[((o * c + i) * 3 + ky) * 3 + kx] as f64 * input[((n * c + i) * h + ky - 1) * w + kx - 1] as f64;
             }
         }
     }
@@ -239,10 +206,7 @@ fn conv_relu_taps() {
     assert_all_close(&out[1], &relu, &[BATCH, oc, h, w], "relu");
 
     // pool: spatial mean of relu per (item, channel); flatten: same values, rank 2.
-    let pool: Vec<f64> = relu
-        .chunks(h * w)
-        .map(|plane| plane.iter().sum::<f64>() / (h * w) as f64)
-        .collect();
+    let pool: Vec<f64> = relu.chunks(h * w).map(|plane| plane.iter().sum::<f64>() / (h * w) as f64).collect();
     assert_all_close(&out[2], &pool, &[BATCH, oc, 1, 1], "pool");
     assert_all_close(&out[3], &pool, &[BATCH, oc], "flatten");
 
@@ -250,14 +214,8 @@ fn conv_relu_taps() {
     let logits: Vec<f64> = pool
         .chunks(oc)
         .flat_map(|feat| {
-            (0..N_CLASSES).map(|k| {
-                fb[k] as f64
-                    + feat
-                        .iter()
-                        .enumerate()
-                        .map(|(j, f)| fw[k * oc + j] as f64 * f)
-                        .sum::<f64>()
-            })
+            (0..N_CLASSES)
+                .map(|k| fb[k] as f64 + feat.iter().enumerate().map(|(j, f)| fw[k * oc + j] as f64 * f).sum::<f64>())
         })
         .collect();
     assert_all_close(&out[4], &logits, &[BATCH, N_CLASSES], "fc");
@@ -280,17 +238,10 @@ fn conv_weights_are_deterministic_and_seeded() {
 fn default_outputs_and_symbolic_batch() {
     let (c, h, w) = (2, 3, 3);
     let dir = tempfile::tempdir().unwrap();
-    let path = onnx_models::write_model(
-        dir.path(),
-        "conv.onnx",
-        &onnx_models::conv_relu_model(c, h, w, 3, 1),
-    );
+    let path = onnx_models::write_model(dir.path(), "conv.onnx", &onnx_models::conv_relu_model(c, h, w, 3, 1));
     let model = tract_onnx::onnx().model_for_path(&path).unwrap();
     let input_fact = format!("{:?}", model.input_fact(0).unwrap());
-    assert!(
-        input_fact.contains("batch"),
-        "input fact not symbolic: {input_fact}"
-    );
+    assert!(input_fact.contains("batch"), "input fact not symbolic: {input_fact}");
     let outputs = model.output_outlets().unwrap().to_vec();
     assert_eq!(outputs.len(), 1);
     assert_eq!(model.outlet_label(outputs[0]), Some(LOGITS_NAME));
@@ -315,20 +266,10 @@ fn node_names_labels_and_op_names() {
     // The raw protobuf round-trips with the intended names and op types.
     let proto = tract_onnx::onnx().proto_model_for_path(&path).unwrap();
     let graph = proto.graph.as_ref().unwrap();
-    let nodes: Vec<(&str, &str)> = graph
-        .node
-        .iter()
-        .map(|n| (n.name.as_str(), n.op_type.as_str()))
-        .collect();
+    let nodes: Vec<(&str, &str)> = graph.node.iter().map(|n| (n.name.as_str(), n.op_type.as_str())).collect();
     assert_eq!(
         nodes,
-        [
-            ("conv", "Conv"),
-            ("relu", "Relu"),
-            ("pool", "GlobalAveragePool"),
-            ("flatten", "Flatten"),
-            ("fc", "Gemm")
-        ]
+        [("conv", "Conv"), ("relu", "Relu"), ("pool", "GlobalAveragePool"), ("flatten", "Flatten"), ("fc", "Gemm")]
     );
     assert_eq!(graph.input.len(), 1);
     assert_eq!(graph.input[0].name, INPUT_NAME);
@@ -339,22 +280,13 @@ fn node_names_labels_and_op_names() {
         let by_label = model.find_outlet_label(&out_name(name)).unwrap();
         assert_eq!(by_node, by_label, "{name}");
     }
-    assert_eq!(
-        model.find_outlet_label(LOGITS_NAME).unwrap(),
-        OutletId::new(model.node_by_name("fc").unwrap().id, 0)
-    );
+    assert_eq!(model.find_outlet_label(LOGITS_NAME).unwrap(), OutletId::new(model.node_by_name("fc").unwrap().id, 0));
 
     let op_name = |n: &str| model.node_by_name(n).unwrap().op.name().to_string();
     assert_eq!(op_name(INPUT_NAME), "Source");
     assert_eq!(op_name("conv"), "ConvHir");
     assert_eq!(op_name("relu"), "Clip");
     for node in model.nodes() {
-        eprintln!(
-            "{:>3} {:<12} {:<20} {:?}",
-            node.id,
-            node.name,
-            node.op.name(),
-            node.outputs.len()
-        );
+        eprintln!("{:>3} {:<12} {:<20} {:?}", node.id, node.name, node.op.name(), node.outputs.len());
     }
 }

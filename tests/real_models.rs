@@ -45,8 +45,7 @@ fn lite0_logits_match_pytorch_and_chelsea_is_a_cat() {
     let mut ours = img.data.clone();
     model.preprocess.normalise(&mut ours, 3);
     let reference = npy("models/reference/lite0_chelsea_input.npy");
-    let mean_diff: f32 =
-        ours.iter().zip(reference.iter()).map(|(a, b)| (a - b).abs()).sum::<f32>() / ours.len() as f32;
+    let mean_diff: f32 = ours.iter().zip(reference.iter()).map(|(a, b)| (a - b).abs()).sum::<f32>() / ours.len() as f32;
     assert!(mean_diff < 0.02, "mean |ours − PIL| = {mean_diff} (normalised units)");
     let logits = model.logits(&[img]).unwrap();
     let top3 = freqtag::experiment::top_k(&logits[0], 3);
@@ -105,11 +104,8 @@ fn mnist_reads_the_labelled_digits() {
     // accuracy on all 1797 labelled digits
     let probe = model.classifier(16).unwrap();
     let logits = probe.logits(&images).unwrap();
-    let correct = logits
-        .iter()
-        .zip(&labels)
-        .filter(|(l, &y)| freqtag::experiment::top_k(l, 1)[0].0 == y as usize)
-        .count();
+    let correct =
+        logits.iter().zip(&labels).filter(|(l, &y)| freqtag::experiment::top_k(l, 1)[0].0 == y as usize).count();
     let acc = correct as f64 / images.len() as f64;
     assert!(acc >= 0.80, "accuracy {acc:.4} on the scikit-learn digits");
 }
@@ -130,7 +126,8 @@ fn period_shortcut_equals_the_full_run_on_lite0() {
     for (a, b) in short.images[0].taps.iter().zip(&full.images[0].taps) {
         let (sa, sb) = (&a.spectrum, &b.spectrum);
         assert_eq!((sa.units, sa.bins()), (sb.units, sb.bins()));
-        let peak = sb.amplitude.iter().enumerate().filter(|(i, _)| i % sb.bins() != 0).fold(0f32, |m, (_, v)| m.max(*v));
+        let peak =
+            sb.amplitude.iter().enumerate().filter(|(i, _)| i % sb.bins() != 0).fold(0f32, |m, (_, v)| m.max(*v));
         assert!(peak > 0.0, "{}: no response at all", a.tap.info.name);
         let d = max_abs_diff(&sa.amplitude, &sb.amplitude);
         assert!(d <= 1e-4 * peak, "{}: shortcut differs from full run by {d} (peak {peak})", a.tap.info.name);

@@ -75,7 +75,9 @@ fn assert_same(a: &DataFrame, b: &DataFrame, what: &str) {
 }
 
 fn markers(out: &Path) -> usize {
-    std::fs::read_dir(out.join("_done")).map(|r| r.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "json")).count()).unwrap_or(0)
+    std::fs::read_dir(out.join("_done"))
+        .map(|r| r.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "json")).count())
+        .unwrap_or(0)
 }
 
 #[test]
@@ -96,13 +98,15 @@ fn shards_give_the_same_tables_as_one_run() {
     assert!(ran.iter().all(|&n| n > 0), "{ran:?}");
     // two shards on "separate machines", merged by the library and by the CLI
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
-    let (na, nb) = (run_lib(&cfg, &a, Shard { index: 0, count: 2 }).ran, run_lib(&cfg, &b, Shard { index: 1, count: 2 }).ran);
+    let (na, nb) =
+        (run_lib(&cfg, &a, Shard { index: 0, count: 2 }).ran, run_lib(&cfg, &b, Shard { index: 1, count: 2 }).ran);
     assert_eq!(na + nb, 32);
     let merged = tmp.path().join("merged");
     let m = merge(&[a.clone(), b.clone()], &merged).unwrap();
     assert_eq!((m.points, m.grid_points), (32, 32));
     let merged_cli = tmp.path().join("merged-cli");
-    let o = freqtag(&["sweep", "merge", "--out", merged_cli.to_str().unwrap(), a.to_str().unwrap(), b.to_str().unwrap()]);
+    let o =
+        freqtag(&["sweep", "merge", "--out", merged_cli.to_str().unwrap(), a.to_str().unwrap(), b.to_str().unwrap()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 
     for t in [Table::Scores, Table::Components, Table::Layers] {
@@ -137,7 +141,8 @@ fn shards_give_the_same_tables_as_one_run() {
 fn a_killed_run_resumes_to_identical_tables() {
     let tmp = tempfile::tempdir().unwrap();
     // 64 points: enough that the kill lands mid-way
-    let cfg = sweep_file(tmp.path(), "modulation = [\"multiplicative\", \"contrast\"]\nphases = [[0.0, 0.0], [0.0, 1.5]]");
+    let cfg =
+        sweep_file(tmp.path(), "modulation = [\"multiplicative\", \"contrast\"]\nphases = [[0.0, 0.0], [0.0, 1.5]]");
     let reference = tmp.path().join("reference");
     let s = run_lib(&cfg, &reference, Shard::default());
     assert_eq!(s.ran, 64);
@@ -233,7 +238,8 @@ fn bad_grid_values_give_clear_errors() {
     let o = freqtag(&["sweep", "x.toml", "--shard", "3/3"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("no such file") || !o.status.success());
     let cfg = sweep_file(tmp.path(), "");
-    let o = freqtag(&["sweep", cfg.to_str().unwrap(), "--out", tmp.path().join("s").to_str().unwrap(), "--shard", "3/3"]);
+    let o =
+        freqtag(&["sweep", cfg.to_str().unwrap(), "--out", tmp.path().join("s").to_str().unwrap(), "--shard", "3/3"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("shard must look like i/n"));
 
     // re-running into a folder with other shared settings is refused
@@ -244,5 +250,8 @@ fn bad_grid_values_give_clear_errors() {
     std::fs::write(&cfg, text).unwrap();
     let o = freqtag(&["sweep", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success() && err.contains("holds a sweep with other settings (frames was 240, now 480)"), "{err}");
+    assert!(
+        !o.status.success() && err.contains("holds a sweep with other settings (frames was 240, now 480)"),
+        "{err}"
+    );
 }

@@ -28,8 +28,8 @@ use std::path::{Path, PathBuf};
 use prost::Message;
 use tract_onnx::pb::{
     attribute_proto::AttributeType, tensor_proto::DataType, tensor_shape_proto::dimension,
-    tensor_shape_proto::Dimension, type_proto, AttributeProto, GraphProto, ModelProto, NodeProto,
-    OperatorSetIdProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
+    tensor_shape_proto::Dimension, type_proto, AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto,
+    TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
 };
 
 /// ONNX operator set the models are written against (default domain).
@@ -81,20 +81,9 @@ pub fn square_model(channels: usize, height: usize, width: usize) -> Vec<u8> {
 ///   shape `[B, 1, 1, 1]`.
 pub fn mean_square_model(channels: usize, height: usize, width: usize) -> Vec<u8> {
     let gmean_out = out_name("gmean");
-    let nodes = vec![
-        global_mean_node(),
-        node("gmean_sq", "Mul", &[&gmean_out, &gmean_out], vec![]),
-    ];
+    let nodes = vec![global_mean_node(), node("gmean_sq", "Mul", &[&gmean_out, &gmean_out], vec![])];
     let output = value_info(&out_name("gmean_sq"), per_item_scalar_shape());
-    encode(
-        "mean_square",
-        channels,
-        height,
-        width,
-        nodes,
-        vec![],
-        output,
-    )
+    encode("mean_square", channels, height, width, nodes, vec![], output)
 }
 
 /// `input → gmean → shift → relu → relu_out`.
@@ -113,15 +102,7 @@ pub fn relu_of_mean_model(channels: usize, height: usize, width: usize, threshol
     ];
     let initializers = vec![f32_tensor("threshold", &[], vec![threshold])];
     let output = value_info(&out_name("relu"), per_item_scalar_shape());
-    encode(
-        "relu_of_mean",
-        channels,
-        height,
-        width,
-        nodes,
-        initializers,
-        output,
-    )
+    encode("relu_of_mean", channels, height, width, nodes, initializers, output)
 }
 
 /// A very small CNN classifier:
@@ -139,23 +120,12 @@ pub fn relu_of_mean_model(channels: usize, height: usize, width: usize, threshol
 /// * Tap `"fc"` (`Gemm`, transB = 1): `flatten · Wᵀ + b` with `W, b` =
 ///   [`fc_weights`]`(out_channels, seed)`; shape `[B, N_CLASSES]`. Its output
 ///   tensor is the graph output, named [`LOGITS_NAME`] (not `fc_out`).
-pub fn conv_relu_model(
-    channels: usize,
-    height: usize,
-    width: usize,
-    out_channels: usize,
-    seed: u64,
-) -> Vec<u8> {
+pub fn conv_relu_model(channels: usize, height: usize, width: usize, out_channels: usize, seed: u64) -> Vec<u8> {
     let (conv_w, conv_b) = conv_relu_weights(out_channels, channels, seed);
     let (fc_w, fc_b) = fc_weights(out_channels, seed);
     let (oc, ic) = (out_channels as i64, channels as i64);
 
-    let mut fc = node(
-        "fc",
-        "Gemm",
-        &[&out_name("flatten"), "fc_weight", "fc_bias"],
-        vec![attr_int("transB", 1)],
-    );
+    let mut fc = node("fc", "Gemm", &[&out_name("flatten"), "fc_weight", "fc_bias"], vec![attr_int("transB", 1)]);
     fc.output = vec![LOGITS_NAME.to_string()];
 
     let nodes = vec![
@@ -173,12 +143,7 @@ pub fn conv_relu_model(
         ),
         node("relu", "Relu", &[&out_name("conv")], vec![]),
         node("pool", "GlobalAveragePool", &[&out_name("relu")], vec![]),
-        node(
-            "flatten",
-            "Flatten",
-            &[&out_name("pool")],
-            vec![attr_int("axis", 1)],
-        ),
+        node("flatten", "Flatten", &[&out_name("pool")], vec![attr_int("axis", 1)]),
         fc,
     ];
     let initializers = vec![
@@ -188,15 +153,7 @@ pub fn conv_relu_model(
         f32_tensor("fc_bias", &[N_CLASSES as i64], fc_b),
     ];
     let output = value_info(LOGITS_NAME, vec![batch_dim(), fixed_dim(N_CLASSES)]);
-    encode(
-        "conv_relu",
-        channels,
-        height,
-        width,
-        nodes,
-        initializers,
-        output,
-    )
+    encode("conv_relu", channels, height, width, nodes, initializers, output)
 }
 
 /// The weights and bias of the `"conv"` node of [`conv_relu_model`].
@@ -205,15 +162,9 @@ pub fn conv_relu_model(
 /// in_channels, 3, 3]` (index `((o * in_channels + i) * 3 + ky) * 3 + kx`),
 /// values in `[-0.5, 0.5)`; `bias` has `out_channels` values in `[-0.1, 0.1)`.
 /// Deterministic in `seed` (an LCG; no `rand`).
-pub fn conv_relu_weights(
-    out_channels: usize,
-    in_channels: usize,
-    seed: u64,
-) -> (Vec<f32>, Vec<f32>) {
+pub fn conv_relu_weights(out_channels: usize, in_channels: usize, seed: u64) -> (Vec<f32>, Vec<f32>) {
     let mut rng = Lcg::new(seed);
-    let weights = (0..out_channels * in_channels * 9)
-        .map(|_| 0.5 * rng.next_signed())
-        .collect();
+    let weights = (0..out_channels * in_channels * 9).map(|_| 0.5 * rng.next_signed()).collect();
     let bias = (0..out_channels).map(|_| 0.1 * rng.next_signed()).collect();
     (weights, bias)
 }
@@ -226,9 +177,7 @@ pub fn conv_relu_weights(
 /// Drawn from a stream independent of [`conv_relu_weights`] for the same seed.
 pub fn fc_weights(in_features: usize, seed: u64) -> (Vec<f32>, Vec<f32>) {
     let mut rng = Lcg::new(seed ^ 0x5EED_FC00_D00D_F00D);
-    let weights = (0..N_CLASSES * in_features)
-        .map(|_| 0.5 * rng.next_signed())
-        .collect();
+    let weights = (0..N_CLASSES * in_features).map(|_| 0.5 * rng.next_signed()).collect();
     let bias = (0..N_CLASSES).map(|_| 0.1 * rng.next_signed()).collect();
     (weights, bias)
 }
@@ -238,8 +187,7 @@ pub fn fc_weights(in_features: usize, seed: u64) -> (Vec<f32>, Vec<f32>) {
 /// Panics on I/O errors (this is test support code).
 pub fn write_model(dir: &Path, file_name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(file_name);
-    std::fs::write(&path, bytes)
-        .unwrap_or_else(|e| panic!("writing ONNX model to {}: {e}", path.display()));
+    std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("writing ONNX model to {}: {e}", path.display()));
     path
 }
 
@@ -268,10 +216,7 @@ fn encode(
     };
     let model = ModelProto {
         ir_version: IR_VERSION,
-        opset_import: vec![OperatorSetIdProto {
-            domain: String::new(),
-            version: OPSET,
-        }],
+        opset_import: vec![OperatorSetIdProto { domain: String::new(), version: OPSET }],
         producer_name: "freqtag-tests".to_string(),
         graph: Some(graph),
         ..Default::default()
@@ -294,21 +239,11 @@ fn node(name: &str, op_type: &str, inputs: &[&str], attribute: Vec<AttributeProt
 /// The `"gmean"` node: ReduceMean over C, H, W with keepdims (opset-13 style,
 /// axes as an attribute).
 fn global_mean_node() -> NodeProto {
-    node(
-        "gmean",
-        "ReduceMean",
-        &[INPUT_NAME],
-        vec![attr_ints("axes", &[1, 2, 3]), attr_int("keepdims", 1)],
-    )
+    node("gmean", "ReduceMean", &[INPUT_NAME], vec![attr_ints("axes", &[1, 2, 3]), attr_int("keepdims", 1)])
 }
 
 fn attr_int(name: &str, value: i64) -> AttributeProto {
-    AttributeProto {
-        name: name.to_string(),
-        r#type: AttributeType::Int as i32,
-        i: value,
-        ..Default::default()
-    }
+    AttributeProto { name: name.to_string(), r#type: AttributeType::Int as i32, i: value, ..Default::default() }
 }
 
 fn attr_ints(name: &str, values: &[i64]) -> AttributeProto {
@@ -338,17 +273,11 @@ fn f32_tensor(name: &str, dims: &[i64], data: Vec<f32>) -> TensorProto {
 }
 
 fn batch_dim() -> Dimension {
-    Dimension {
-        value: Some(dimension::Value::DimParam(BATCH_PARAM.to_string())),
-        ..Default::default()
-    }
+    Dimension { value: Some(dimension::Value::DimParam(BATCH_PARAM.to_string())), ..Default::default() }
 }
 
 fn fixed_dim(size: usize) -> Dimension {
-    Dimension {
-        value: Some(dimension::Value::DimValue(size as i64)),
-        ..Default::default()
-    }
+    Dimension { value: Some(dimension::Value::DimValue(size as i64)), ..Default::default() }
 }
 
 /// `[batch, 1, 1, 1]`: one value per batch item, rank kept.
@@ -358,15 +287,7 @@ fn per_item_scalar_shape() -> Vec<Dimension> {
 
 /// f32 value info of shape `[batch, C, H, W]`.
 fn image_info(name: &str, channels: usize, height: usize, width: usize) -> ValueInfoProto {
-    value_info(
-        name,
-        vec![
-            batch_dim(),
-            fixed_dim(channels),
-            fixed_dim(height),
-            fixed_dim(width),
-        ],
-    )
+    value_info(name, vec![batch_dim(), fixed_dim(channels), fixed_dim(height), fixed_dim(width)])
 }
 
 /// f32 value info with the given shape.
@@ -397,10 +318,7 @@ impl Lcg {
     }
 
     fn next_u64(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
         self.0
     }
 

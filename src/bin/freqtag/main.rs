@@ -12,7 +12,11 @@ mod run;
 mod sweep;
 
 #[derive(Parser)]
-#[command(name = "freqtag", version, about = "Frequency tagging of artificial neural networks (SSVEP-style spectra of ONNX CNNs)")]
+#[command(
+    name = "freqtag",
+    version,
+    about = "Frequency tagging of artificial neural networks (SSVEP-style spectra of ONNX CNNs)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -72,4 +76,3 @@ fn main() -> ExitCode {
         }
     }
 }
-

@@ -9,7 +9,9 @@ use std::time::Instant;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use freqtag::ablation::{self, Ablation, Criterion, CurvePlan, EvalSet, Mode, Stage, StudyConfig, TapUnits, PHOTO_VARIANTS};
+use freqtag::ablation::{
+    self, Ablation, Criterion, CurvePlan, EvalSet, Mode, Stage, StudyConfig, TapUnits, PHOTO_VARIANTS,
+};
 use freqtag::config::load_images;
 use freqtag::experiment::top_k;
 use freqtag::{export, report, Design, Error, Image, Model, Result};
@@ -59,7 +61,13 @@ pub fn ablate(a: AblateArgs) -> Result<()> {
     let files = ablated.write(&a.out, &format!("{stem}.ablated"))?;
     for t in &ablated.taps {
         let how = match (&t.producer, &t.mask_node) {
-            (Some(p), _) => format!("zeroed in {} '{}' ({}{})", p.op, p.node, p.weight, p.bias.as_ref().map(|b| format!(", {b}")).unwrap_or_default()),
+            (Some(p), _) => format!(
+                "zeroed in {} '{}' ({}{})",
+                p.op,
+                p.node,
+                p.weight,
+                p.bias.as_ref().map(|b| format!(", {b}")).unwrap_or_default()
+            ),
             (_, Some(n)) => format!("masked by Mul '{n}'"),
             _ => String::new(),
         };
@@ -176,7 +184,10 @@ pub fn prune(a: PruneArgs) -> Result<()> {
             .iter()
             .map(|c| {
                 taps.iter().position(|t| t.name == c.name).ok_or_else(|| {
-                    Error::Config(format!("per-layer tap '{}' is not among the ranked taps (--taps {})", c.name, a.taps))
+                    Error::Config(format!(
+                        "per-layer tap '{}' is not among the ranked taps (--taps {})",
+                        c.name, a.taps
+                    ))
                 })
             })
             .collect::<Result<_>>()?,
@@ -195,7 +206,15 @@ pub fn prune(a: PruneArgs) -> Result<()> {
     let batch = a.batch.max(1);
     let plan = CurvePlan { layer: a.layer_sparsities.clone(), network: a.sparsities.clone(), per_tap };
     plan.validate(taps.len())?;
-    let cfg = StudyConfig { taps, design: design.clone(), criteria: criteria.clone(), seeds: (0..a.seeds).collect(), tie_seed: a.seed, plan, batch };
+    let cfg = StudyConfig {
+        taps,
+        design: design.clone(),
+        criteria: criteria.clone(),
+        seeds: (0..a.seeds).collect(),
+        tie_seed: a.seed,
+        plan,
+        batch,
+    };
     let units: usize = cfg.taps.iter().map(|t| t.channels()).sum();
     let frames = if criteria.iter().any(|c| c.is_tagging()) { design.frames_to_run() * rank_images.len() } else { 0 };
     let evaluations = cfg.plan.evaluations(&criteria, cfg.seeds.len());
@@ -273,7 +292,13 @@ fn digits(model: &Model, data: &Path, n_rank: usize) -> Result<(Vec<Image>, Eval
 
 /// Ranking photos by name; evaluation photos (the others by default) in
 /// every variant.
-fn photos(model: &Model, data: &Path, rank: &[String], eval: Option<&[String]>, variants: &[String]) -> Result<(Vec<Image>, EvalSet)> {
+fn photos(
+    model: &Model,
+    data: &Path,
+    rank: &[String],
+    eval: Option<&[String]>,
+    variants: &[String],
+) -> Result<(Vec<Image>, EvalSet)> {
     for v in variants {
         if !PHOTO_VARIANTS.contains(&v.as_str()) {
             return Err(Error::Config(format!("photo variant '{v}' is not known; use {}", PHOTO_VARIANTS.join(", "))));

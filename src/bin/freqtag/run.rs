@@ -191,11 +191,15 @@ fn execute(f: ExperimentFile, quiet: bool, with_report: bool) -> Result<()> {
     // everything a user can get wrong is checked before the network runs
     let design = f.design.to_design()?;
     let analysis = f.analysis.to_analysis()?;
-    let out = f.out.clone().ok_or_else(|| Error::Config("no output folder given (--out or `out =` in the experiment file)".into()))?;
+    let out = f
+        .out
+        .clone()
+        .ok_or_else(|| Error::Config("no output folder given (--out or `out =` in the experiment file)".into()))?;
     export::prepare_dir(&out)?;
     let images = load_images(&f.images)?;
     let model = f.load_model()?;
-    let mut exp = Experiment::new(model, design)?.with_taps(f.taps.as_deref().unwrap_or("default"))?.with_analysis(analysis);
+    let mut exp =
+        Experiment::new(model, design)?.with_taps(f.taps.as_deref().unwrap_or("default"))?.with_analysis(analysis);
     if let Some(sel) = &f.per_position {
         exp = exp.per_position(sel)?;
     }

@@ -61,12 +61,18 @@ pub fn sweep(a: SweepArgs) -> Result<()> {
             s.points,
             s.files,
             out.display(),
-            if missing > 0 { format!("; {missing} of {} grid point(s) are not finished yet", s.grid_points) } else { String::new() }
+            if missing > 0 {
+                format!("; {missing} of {} grid point(s) are not finished yet", s.grid_points)
+            } else {
+                String::new()
+            }
         );
         println!("results in {}", out.display());
         return Ok(());
     }
-    let config = a.config.ok_or_else(|| Error::Config("give a sweep file: freqtag sweep FILE.toml (or freqtag sweep merge)".into()))?;
+    let config = a
+        .config
+        .ok_or_else(|| Error::Config("give a sweep file: freqtag sweep FILE.toml (or freqtag sweep merge)".into()))?;
     let file = SweepFile::load(&config)?;
     let out = a
         .out
@@ -103,24 +109,19 @@ pub fn sweep(a: SweepArgs) -> Result<()> {
     );
     let started = AtomicUsize::new(0);
     let todo = AtomicUsize::new(0);
-    let summary = plan.run(
-        &out,
-        shard,
-        &|n| bar.inc(n as u64),
-        &|event, _| match event {
-            Progress::Start { frames, points, skipped } => {
-                bar.set_length(frames as u64);
-                todo.store(points, Ordering::Relaxed);
-                if skipped > 0 && !a.quiet {
-                    bar.suspend(|| eprintln!("freqtag: {skipped} point(s) already done in {}, skipped", out.display()));
-                }
+    let summary = plan.run(&out, shard, &|n| bar.inc(n as u64), &|event, _| match event {
+        Progress::Start { frames, points, skipped } => {
+            bar.set_length(frames as u64);
+            todo.store(points, Ordering::Relaxed);
+            if skipped > 0 && !a.quiet {
+                bar.suspend(|| eprintln!("freqtag: {skipped} point(s) already done in {}, skipped", out.display()));
             }
-            Progress::Point(p) => {
-                let i = started.fetch_add(1, Ordering::Relaxed) + 1;
-                bar.set_message(format!("point {i}/{} (#{}): {}", todo.load(Ordering::Relaxed), p.index, p.describe()));
-            }
-        },
-    )?;
+        }
+        Progress::Point(p) => {
+            let i = started.fetch_add(1, Ordering::Relaxed) + 1;
+            bar.set_message(format!("point {i}/{} (#{}): {}", todo.load(Ordering::Relaxed), p.index, p.describe()));
+        }
+    })?;
     bar.finish_and_clear();
     if !a.quiet {
         eprintln!("{summary}");
