@@ -99,56 +99,12 @@ impl Error {
     }
 }
 
-/// The names among `candidates` closest to `name` (edit distance, then
-/// substring match), at most `n` of them.
-pub(crate) fn closest_names<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>, n: usize) -> Vec<String> {
-    let lower = name.to_lowercase();
-    let mut scored: Vec<(usize, &str)> = candidates
-        .into_iter()
-        .map(|c| {
-            let cl = c.to_lowercase();
-            let mut d = edit_distance(&lower, &cl);
-            if cl.contains(&lower) || lower.contains(&cl) {
-                d = d.min(lower.len().abs_diff(cl.len()) / 2);
-            }
-            (d, c)
-        })
-        .collect();
-    scored.sort();
-    let limit = (name.len() / 2).max(3);
-    scored.into_iter().filter(|(d, _)| *d <= limit).take(n).map(|(_, c)| c.to_string()).collect()
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn edit_distance_counts_single_edits() {
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("conv", "conv"), 0);
-    }
-
-    #[test]
-    fn suggestions_prefer_near_names() {
-        let names = ["/_conv_stem/Conv", "/_conv_head/Conv", "/_blocks.0/_depthwise_conv/Conv"];
-        let s = closest_names("/_conv_stem/Cnv", names.iter().copied(), 2);
-        assert_eq!(s[0], "/_conv_stem/Conv");
+    fn unknown_tap_lists_suggestions() {
         let err = Error::UnknownTap { name: "x".into(), model: "m".into(), suggestions: vec!["y".into()] };
         assert_eq!(err.to_string(), "no tap named 'x' in m; did you mean 'y'?");
     }

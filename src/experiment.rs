@@ -29,7 +29,7 @@ use crate::components::{Lattice, DEFAULT_MAX_ORDER};
 use crate::error::{Error, Result};
 use crate::images::Image;
 use crate::metrics::{unit_metrics, ComponentMetrics, Significance, SnrPreset, UnitScores};
-use crate::probe::{Model, Probe, Reduction, Tap};
+use crate::model::{Model, Probe, Reduction, Tap};
 use crate::spectrum::Spectrum;
 use crate::stimulus::{Design, Stimulus};
 

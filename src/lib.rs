@@ -52,30 +52,33 @@
 
 pub mod ablation;
 pub mod components;
-pub mod config;
 pub mod error;
 pub mod experiment;
-pub mod export;
 pub mod images;
+pub mod io;
 pub mod metrics;
-pub mod notebook;
-pub mod plots;
-pub mod probe;
-pub mod report;
+pub mod model;
+pub mod pattern;
+pub mod present;
 pub mod spectrum;
 pub mod stimulus;
 pub mod sweep;
-pub mod tables;
 
-#[cfg(feature = "ort")]
-mod ort_backend;
+// The paths of earlier releases, kept so that notebooks and users do not
+// break: `freqtag::probe::Model`, `freqtag::tables::scores`, `freqtag::plots::…`.
+#[doc(no_inline)]
+pub use io::{config, export, tables};
+#[doc(no_inline)]
+pub use model as probe;
+#[doc(no_inline)]
+pub use present::{notebook, plots, report};
 
 pub use components::{Component, Kind, Lattice};
 pub use error::{Error, Result};
 pub use experiment::{Analysis, Experiment, ImageResult, Results, TapResult};
 pub use images::{Image, Preprocess};
 pub use metrics::{Significance, SnrPreset, UnitScores};
-pub use probe::{Model, Probe, Reduction, Tap, TapInfo};
+pub use model::{Model, Probe, Reduction, Tap, TapInfo};
 pub use spectrum::Spectrum;
 pub use stimulus::{Design, Modulation, PartLayout, Stimulus, Tag};
 

@@ -7,7 +7,8 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::progress;
 
 use freqtag::ablation::{
     self, Ablation, Criterion, CurvePlan, EvalSet, Mode, Stage, StudyConfig, TapUnits, PHOTO_VARIANTS,
@@ -231,12 +232,7 @@ pub fn prune(a: PruneArgs) -> Result<()> {
             evaluations
         );
     }
-    let bar = if a.quiet { ProgressBar::hidden() } else { ProgressBar::new(frames.max(1) as u64) };
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg:<22} {pos}/{len} [{bar:30}] {per_sec} eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
+    let bar = progress::bar(a.quiet, frames.max(1), "tagging frames");
     let stage = Mutex::new(None::<Stage>);
     let progress = |s: Stage, n: usize| {
         if let Ok(mut current) = stage.lock() {

@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::progress;
 
 use freqtag::config::{load_images, AnalysisConfig, DesignConfig, ExperimentFile};
 use freqtag::{export, report, Error, Experiment, Model, Result};
@@ -217,12 +218,7 @@ fn execute(f: ExperimentFile, quiet: bool, with_report: bool) -> Result<()> {
             exp.design.frames
         );
     }
-    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new((per_image * images.len()) as u64) };
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} frames {pos}/{len} [{bar:30}] {per_sec} eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
+    let bar = progress::bar(quiet, per_image * images.len(), "frames");
     let results = exp.run(&images, &|n| bar.inc(n as u64))?;
     bar.finish_and_clear();
     let written = export::write_all(&results, &out)?;

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::{Args, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::progress;
 
 use freqtag::sweep::{merge, Progress, Shard, SweepFile};
 use freqtag::{Error, Result};
@@ -101,12 +102,7 @@ pub fn sweep(a: SweepArgs) -> Result<()> {
         }
         return Ok(());
     }
-    let bar = if a.quiet { ProgressBar::hidden() } else { ProgressBar::new(0) };
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg}\n  frames {pos}/{len} [{bar:30}] {per_sec} eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
+    let bar = progress::bar(a.quiet, 0, "frames");
     let started = AtomicUsize::new(0);
     let todo = AtomicUsize::new(0);
     let summary = plan.run(&out, shard, &|n| bar.inc(n as u64), &|event, _| match event {
@@ -119,7 +115,8 @@ pub fn sweep(a: SweepArgs) -> Result<()> {
         }
         Progress::Point(p) => {
             let i = started.fetch_add(1, Ordering::Relaxed) + 1;
-            bar.set_message(format!("point {i}/{} (#{}): {}", todo.load(Ordering::Relaxed), p.index, p.describe()));
+            bar.println(format!("point {i}/{} (#{}): {}", todo.load(Ordering::Relaxed), p.index, p.describe()));
+            bar.set_message(format!("point {i}/{} frames", todo.load(Ordering::Relaxed)));
         }
     })?;
     bar.finish_and_clear();

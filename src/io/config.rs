@@ -49,7 +49,7 @@ use crate::error::{Error, Result};
 use crate::experiment::Analysis;
 use crate::images::{is_image_file, load_npy_stack, Image, Preprocess};
 use crate::metrics::SnrPreset;
-use crate::probe::{InputSpec, Model};
+use crate::model::{InputSpec, Model};
 use crate::stimulus::{Design, Modulation, PartLayout};
 
 /// The `[design]` table.

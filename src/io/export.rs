@@ -16,7 +16,7 @@
 //! ```
 //!
 //! `<tap>` is the tap's ONNX node name made file-safe
-//! ([`crate::probe::file_stem`]); the sidecar keeps the original name.
+//! ([`crate::model::file_stem`]); the sidecar keeps the original name.
 //! Every file is written to a temporary name in the same folder and renamed
 //! into place, so an interrupted run never leaves a half-written file.
 //! Parquet files carry the design as key-value metadata (`freqtag.design`).
@@ -115,7 +115,7 @@ pub fn design_json(results: &Results) -> serde_json::Value {
 /// Write one image's spectra: a Parquet table and per tap `.npy` arrays with
 /// sidecars. Returns the folder.
 pub fn write_image_spectra(results: &Results, image: &ImageResult, dir: &Path) -> Result<PathBuf> {
-    let folder = dir.join("spectra").join(crate::probe::file_stem(&image.image));
+    let folder = dir.join("spectra").join(crate::model::file_stem(&image.image));
     let d = &results.design;
     for t in &image.taps {
         let s = &t.spectrum;

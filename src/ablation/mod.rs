@@ -75,24 +75,23 @@ use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
 
 use plotters::style::RGBColor;
 use polars::prelude::{Column, DataFrame};
 use prost::Message;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tract_onnx::pb::{self, GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto};
-use tract_onnx::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::experiment::{Experiment, Results};
 use crate::export::{write_atomic, write_bytes, write_parquet};
 use crate::images::{digits_to_mnist, read_npy_f32, read_npy_labels, Image, Preprocess};
+use crate::model::engine::{self, Input, Network};
+use crate::model::probe::batched_logits;
+use crate::model::{file_stem, InputSpec, Model, ModelCard, Reduction, Tap, TapInfo};
 use crate::plots::{self, mean_finite, CurveBand, CurveLine, DeletionPlot, Figure};
-use crate::probe::{file_stem, InputSpec, Model, ModelCard, Reduction, Tap, TapInfo};
 use crate::stimulus::Design;
 
 // ===========================================================================
@@ -1277,22 +1276,22 @@ impl UnitMask {
 }
 
 /// The network with a runtime 0/1 mask after every one of a set of taps
-/// (graph inputs named `freqtag_mask:<tap>:mask`), compiled once: every
-/// ablation of these taps runs on the same plan.
+/// (graph inputs named `freqtag_mask:<tap>:mask`), compiled once on the
+/// model's engine ([`Model::with_backend`]): every ablation of these taps
+/// runs on the same plan.
 pub struct MaskedNet {
     model_name: String,
     input: InputSpec,
     preprocess: Preprocess,
     taps: Vec<TapInfo>,
     batch: usize,
-    plan: Arc<TypedSimplePlan>,
+    net: Box<dyn Network>,
 }
 
 impl MaskedNet {
     /// Compile `model` with masks after `taps`, `batch` images per run.
     pub fn new(model: &Model, taps: &[TapInfo], batch: usize) -> Result<MaskedNet> {
         let batch = batch.max(1);
-        let err = |e: TractError| Error::model(&model.path, format!("cannot compile the masked network: {e:#}"));
         let mut proto = model.proto().clone();
         let graph = graph_mut(&mut proto, &model.path)?;
         let names: Vec<String> = taps.iter().map(|t| format!("{}:mask", mask_node_name(&t.name))).collect();
@@ -1300,35 +1299,29 @@ impl MaskedNet {
             insert_mask(graph, t, MaskSource::Input(name))
                 .map_err(|e| Error::model(&model.path, format!("tap '{}': {e}", t.name)))?;
         }
-        let mut m = tract_onnx::onnx().model_for_proto_model(&proto).map_err(err)?;
-        let mut order = Vec::with_capacity(taps.len() + 1);
-        for o in m.input_outlets().map_err(err)? {
-            let name = m.node(o.node).name.clone();
-            if !names.contains(&name) {
-                order.push(name);
-            }
-        }
-        if order.len() != 1 {
-            return Err(Error::model(
-                &model.path,
-                format!("expected one image input, found {}: {}", order.len(), order.join(", ")),
-            ));
-        }
-        order.extend(names.iter().cloned());
-        m.set_input_names(&order).map_err(err)?;
         let i = &model.input;
-        m.set_input_fact(0, f32::fact([batch, i.channels, i.height, i.width]).into()).map_err(err)?;
-        for (k, t) in taps.iter().enumerate() {
-            m.set_input_fact(k + 1, f32::fact(mask_dims(t)).into()).map_err(err)?;
-        }
-        let plan = m.into_optimized().map_err(err)?.into_runnable().map_err(err)?;
+        let net = engine::compile(
+            model.backend(),
+            &engine::NetSpec {
+                proto: &proto,
+                path: &model.path,
+                model_name: &model.name,
+                image_shape: [batch, i.channels, i.height, i.width],
+                extra_inputs: names.iter().cloned().zip(taps.iter().map(mask_dims)).collect(),
+                taps: &[],
+            },
+        )
+        .map_err(|e| match e {
+            Error::Model { path, message } => Error::Model { path, message: format!("the masked network: {message}") },
+            other => other,
+        })?;
         Ok(MaskedNet {
             model_name: model.name.clone(),
             input: model.input.clone(),
             preprocess: model.preprocess.clone(),
             taps: taps.to_vec(),
             batch,
-            plan,
+            net,
         })
     }
 
@@ -1345,54 +1338,9 @@ impl MaskedNet {
         {
             return Err(Error::Data(format!("mask does not fit the {} masked taps", self.taps.len())));
         }
-        let i = &self.input;
-        let per = i.channels * i.height * i.width;
-        if let Some(bad) = images.iter().find(|img| img.data.len() != per) {
-            return Err(Error::Data(format!(
-                "image {} is {}×{}×{}, the model wants {}×{}×{}; prepare it with Model::prepare",
-                bad.name, bad.channels, bad.height, bad.width, i.channels, i.height, i.width
-            )));
-        }
-        let inference = |e: TractError| Error::Inference { model: self.model_name.clone(), message: format!("{e:#}") };
-        let masks: Vec<Tensor> = self
-            .taps
-            .iter()
-            .zip(&mask.values)
-            .map(|(t, v)| Tensor::from_shape(&mask_dims(t), v).map_err(inference))
-            .collect::<Result<_>>()?;
-        let chunks: Vec<&[Image]> = images.chunks(self.batch).collect();
-        let rows: Vec<Result<Vec<Vec<f32>>>> = chunks
-            .par_iter()
-            .map_init(
-                || self.plan.spawn(),
-                |state, chunk| {
-                    let state = state
-                        .as_mut()
-                        .map_err(|e| Error::Inference { model: self.model_name.clone(), message: format!("{e:#}") })?;
-                    let mut buf = vec![0f32; self.batch * per];
-                    for (j, img) in chunk.iter().enumerate() {
-                        let slot = &mut buf[j * per..(j + 1) * per];
-                        slot.copy_from_slice(&img.data);
-                        self.preprocess.normalise(slot, i.channels);
-                    }
-                    let x =
-                        Tensor::from_shape(&[self.batch, i.channels, i.height, i.width], &buf).map_err(inference)?;
-                    let mut inputs: TVec<TValue> = tvec!(x.into());
-                    inputs.extend(masks.iter().map(|m| m.clone().into()));
-                    let out = state.run(inputs).map_err(inference)?;
-                    let logits = out.first().ok_or_else(|| Error::Data("model has no output".into()))?;
-                    let view = logits.to_plain_array_view::<f32>().map_err(inference)?;
-                    let flat: Vec<f32> = view.iter().copied().collect();
-                    let classes = flat.len() / self.batch;
-                    Ok((0..chunk.len()).map(|j| flat[j * classes..(j + 1) * classes].to_vec()).collect())
-                },
-            )
-            .collect();
-        let mut out = Vec::with_capacity(images.len());
-        for r in rows {
-            out.extend(r?);
-        }
-        Ok(out)
+        let dims: Vec<Vec<usize>> = self.taps.iter().map(mask_dims).collect();
+        let masks: Vec<Input<'_>> = dims.iter().zip(&mask.values).map(|(d, v)| Input { shape: d, data: v }).collect();
+        batched_logits(self.net.as_ref(), &self.model_name, &self.input, &self.preprocess, self.batch, images, &masks)
     }
 }
 

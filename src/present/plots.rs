@@ -31,7 +31,7 @@ use crate::export::write_bytes;
 use crate::spectrum::Spectrum;
 use crate::stimulus::Stimulus;
 
-static FONT: &[u8] = include_bytes!("../data/fonts/DejaVuSans.ttf");
+static FONT: &[u8] = include_bytes!("../../data/fonts/DejaVuSans.ttf");
 static REGISTER: Once = Once::new();
 
 fn fonts() {
@@ -269,7 +269,7 @@ pub fn unit_spectrum(spectrum: &Spectrum, unit: usize, lattice: &Lattice, title:
         title: title.to_string(),
         labels: 10,
     };
-    render(&format!("spectrum_{}", crate::probe::file_stem(title)), &plot, (900, 420))
+    render(&format!("spectrum_{}", crate::model::file_stem(title)), &plot, (900, 420))
 }
 
 /// Figure of the mean amplitude spectrum over a tap's units

@@ -1,8 +1,8 @@
-//! The onnxruntime engine of the probe (cargo feature `ort`, chosen at run
-//! time with [`crate::probe::Backend::Ort`]).
+//! The onnxruntime engine (cargo feature `ort`, chosen at run time with
+//! [`Backend::Ort`](super::Backend::Ort)).
 //!
-//! In: a [`Model`], its taps and a batch size. Out: a compiled engine that
-//! runs normalised frames `[batch, C, H, W]` and returns, per tap, either the
+//! In: a [`NetSpec`]. Out: a compiled network that runs normalised frames
+//! `[batch, C, H, W]` (and any extra inputs) and returns, per tap, either the
 //! spatial means `[batch, channels]` (computed in the graph: a
 //! `GlobalAveragePool` — `ReduceMean` for maps that are not 4-D — is appended
 //! after every spatial-mean tap, so the feature maps never leave
@@ -28,13 +28,15 @@ use tract_onnx::pb::{
     TypeProto, ValueInfoProto,
 };
 
+use super::{Input, NetSpec, Network, Session as EngineSession};
 use crate::error::{Error, Result};
-use crate::probe::{InputSpec, Model, Reduction, Tap};
+use crate::model::taps::Reduction;
 
 /// The onnxruntime environment, created once per process.
 static ENVIRONMENT: OnceLock<std::result::Result<ort::environment::Environment, String>> = OnceLock::new();
 
-pub(crate) fn environment(model: &Model) -> Result<&'static ort::environment::Environment> {
+/// Load onnxruntime (once per process); `path` names the model for the error.
+pub(crate) fn environment(path: &std::path::Path) -> Result<&'static ort::environment::Environment> {
     let env = ENVIRONMENT.get_or_init(|| {
         let path = std::env::var_os("ORT_DYLIB_PATH").ok_or_else(|| {
             "the ort backend loads onnxruntime from the file named by ORT_DYLIB_PATH, which is not set; \
@@ -46,38 +48,48 @@ pub(crate) fn environment(model: &Model) -> Result<&'static ort::environment::En
             .map_err(|e| format!("cannot load onnxruntime from ORT_DYLIB_PATH={}: {e}", path.to_string_lossy()))?;
         builder.with_name("freqtag").with_telemetry(false).build().map_err(|e| format!("onnxruntime: {e}"))
     });
-    env.as_ref().map_err(|m| Error::model(&model.path, m))
+    env.as_ref().map_err(|m| Error::model(path, m))
 }
 
 /// A compiled onnxruntime model reading a set of taps.
-pub(crate) struct OrtEngine {
+pub(crate) struct OrtNet {
     sessions: Vec<Mutex<Session>>,
-    input_name: String,
+    input_names: Vec<String>,
     outputs: Vec<String>,
     reduced: Vec<bool>,
     model_name: String,
 }
 
-impl OrtEngine {
+impl OrtNet {
     /// Build the tapped graph and one session per rayon worker.
-    pub(crate) fn new(model: &Model, taps: &[Tap], _batch: usize) -> Result<OrtEngine> {
-        let env = environment(model)?;
-        let mut proto = model.proto().clone();
+    pub(crate) fn new(spec: &NetSpec<'_>) -> Result<OrtNet> {
+        let (path, taps) = (spec.path, spec.taps);
+        let env = environment(path)?;
+        let mut proto = spec.proto.clone();
         let opset = proto
             .opset_import
             .iter()
             .find(|o| o.domain.is_empty() || o.domain == "ai.onnx")
             .map(|o| o.version)
             .unwrap_or(13);
-        let graph = proto.graph.as_mut().ok_or_else(|| Error::model(&model.path, "the ONNX file has no graph"))?;
+        let graph = proto.graph.as_mut().ok_or_else(|| Error::model(path, "the ONNX file has no graph"))?;
         let initializers: std::collections::HashSet<String> =
             graph.initializer.iter().map(|t| t.name.clone()).collect();
-        let input_name = graph
+        let extra: Vec<&str> = spec.extra_inputs.iter().map(|(n, _)| n.as_str()).collect();
+        let image_inputs: Vec<String> = graph
             .input
             .iter()
-            .find(|i| !initializers.contains(&i.name))
+            .filter(|i| !initializers.contains(&i.name) && !extra.contains(&i.name.as_str()))
             .map(|i| i.name.clone())
-            .ok_or_else(|| Error::model(&model.path, "the graph has no input"))?;
+            .collect();
+        let [image_input] = &image_inputs[..] else {
+            return Err(Error::model(
+                path,
+                format!("expected one image input, found {}: {}", image_inputs.len(), image_inputs.join(", ")),
+            ));
+        };
+        let input_names: Vec<String> =
+            std::iter::once(image_input.clone()).chain(extra.iter().map(|s| s.to_string())).collect();
         let mut outputs = Vec::with_capacity(taps.len());
         let mut reduced = Vec::with_capacity(taps.len());
         if !taps.is_empty() {
@@ -160,7 +172,7 @@ impl OrtEngine {
         }
         let bytes = proto.encode_to_vec();
         let workers = rayon::current_num_threads().max(1);
-        let err = |e: ort::Error| Error::model(&model.path, format!("onnxruntime cannot load the tapped graph: {e}"));
+        let err = |e: ort::Error| Error::model(path, format!("onnxruntime cannot load the tapped graph: {e}"));
         let sessions = (0..workers)
             .map(|_| {
                 let s = Session::builder(env)
@@ -176,37 +188,52 @@ impl OrtEngine {
                 Ok(Mutex::new(s))
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(OrtEngine { sessions, input_name, outputs, reduced, model_name: model.name.clone() })
+        Ok(OrtNet { sessions, input_names, outputs, reduced, model_name: spec.model_name.to_string() })
     }
 
-    /// Whether output `k` holds spatial means already.
-    pub(crate) fn reduced(&self, k: usize) -> bool {
+    fn error(&self, e: &dyn std::fmt::Display) -> Error {
+        Error::Inference { model: self.model_name.clone(), message: e.to_string() }
+    }
+}
+
+/// The calling worker's session (one per rayon thread, chosen by index).
+struct OrtSession<'a> {
+    net: &'a OrtNet,
+}
+
+impl Network for OrtNet {
+    fn session(&self) -> Result<Box<dyn EngineSession + '_>> {
+        Ok(Box::new(OrtSession { net: self }))
+    }
+    fn reduced(&self, k: usize) -> bool {
         self.reduced.get(k).copied().unwrap_or(false)
     }
+}
 
-    /// Run one batch on the calling worker's session; hand each output to `take`.
-    pub(crate) fn run<T>(
-        &self,
-        batch: usize,
-        spec: &InputSpec,
-        input: &[f32],
-        mut take: impl FnMut(usize, &[f32]) -> Result<T>,
-    ) -> Result<Vec<T>> {
-        let fail =
-            |e: &dyn std::fmt::Display| Error::Inference { model: self.model_name.clone(), message: e.to_string() };
-        let slot = rayon::current_thread_index().unwrap_or(0) % self.sessions.len();
+impl EngineSession for OrtSession<'_> {
+    fn run(&mut self, inputs: &[Input<'_>], take: &mut dyn FnMut(usize, &[f32]) -> Result<()>) -> Result<()> {
+        let net = self.net;
+        if inputs.len() != net.input_names.len() {
+            return Err(net.error(&format!(
+                "{} inputs given, the graph takes {}",
+                inputs.len(),
+                net.input_names.len()
+            )));
+        }
+        let slot = rayon::current_thread_index().unwrap_or(0) % net.sessions.len();
         let mut session =
-            self.sessions[slot].lock().map_err(|_| fail(&"a session was poisoned by an earlier failure"))?;
-        let shape = [batch as i64, spec.channels as i64, spec.height as i64, spec.width as i64];
-        let tensor = TensorRef::from_array_view((shape, input)).map_err(|e| fail(&e))?;
-        let outs = session.run(ort::inputs![self.input_name.as_str() => tensor]).map_err(|e| fail(&e))?;
-        self.outputs
-            .iter()
-            .enumerate()
-            .map(|(k, name)| {
-                let (_, data) = outs[name.as_str()].try_extract_tensor::<f32>().map_err(|e| fail(&e))?;
-                take(k, data)
-            })
-            .collect()
+            net.sessions[slot].lock().map_err(|_| net.error(&"a session was poisoned by an earlier failure"))?;
+        let mut values = Vec::with_capacity(inputs.len());
+        for (name, i) in net.input_names.iter().zip(inputs) {
+            let shape: Vec<i64> = i.shape.iter().map(|&d| d as i64).collect();
+            let tensor = TensorRef::from_array_view((shape, i.data)).map_err(|e| net.error(&e))?;
+            values.push((name.as_str(), ort::session::SessionInputValue::from(tensor)));
+        }
+        let outs = session.run(values).map_err(|e| net.error(&e))?;
+        for (k, name) in net.outputs.iter().enumerate() {
+            let (_, data) = outs[name.as_str()].try_extract_tensor::<f32>().map_err(|e| net.error(&e))?;
+            take(k, data)?;
+        }
+        Ok(())
     }
 }

@@ -80,7 +80,8 @@ use crate::error::{Error, Result};
 use crate::experiment::{Analysis, Compiled, Experiment, Results};
 use crate::export::{write_bytes, write_parquet};
 use crate::images::{is_image_file, Image};
-use crate::probe::{glob_match, Backend, Model};
+use crate::model::{Backend, Model};
+use crate::pattern::glob_match;
 use crate::stimulus::{Design, Modulation, PartLayout};
 use crate::tables;
 
