@@ -7,8 +7,18 @@
 
 use std::path::{Path, PathBuf};
 
+/// The original error of a library freqtag calls (tract, Polars,
+/// onnxruntime, serde), kept as the [`std::error::Error::source`] of an
+/// [`Error`] so that callers can inspect it.
+pub type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// Errors returned by freqtag.
+///
+/// The `Display` form is one line that names the culprit and includes the
+/// underlying library's message; the underlying error itself, where there
+/// is one, is the error's `source()`. New variants may be added.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A file or folder could not be read or written.
     #[error("{action} {path}: {source}")]
@@ -25,8 +35,11 @@ pub enum Error {
     Model {
         /// The model (or model card) file.
         path: PathBuf,
-        /// What went wrong.
+        /// What went wrong (with the underlying library's message).
         message: String,
+        /// The underlying error (tract's, onnxruntime's, serde's), if any.
+        #[source]
+        source: Option<Source>,
     },
     /// An image could not be decoded or converted.
     #[error("image {path}: {message}")]
@@ -59,14 +72,20 @@ pub enum Error {
         model: String,
         /// The engine's message.
         message: String,
+        /// The engine's error, if any.
+        #[source]
+        source: Option<Source>,
     },
     /// A table or array could not be built or written.
     #[error("export {path}: {message}")]
     Export {
         /// The output file.
         path: PathBuf,
-        /// What went wrong.
+        /// What went wrong (with the underlying library's message).
         message: String,
+        /// The underlying error (Polars', ndarray-npy's, serde's), if any.
+        #[source]
+        source: Option<Source>,
     },
     /// Data of the wrong shape or kind was handed over.
     #[error("{0}")]
@@ -89,13 +108,36 @@ impl Error {
         Error::Io { action, path: path.as_ref().to_path_buf(), source }
     }
     pub(crate) fn model(path: impl AsRef<Path>, message: impl std::fmt::Display) -> Self {
-        Error::Model { path: path.as_ref().to_path_buf(), message: message.to_string() }
+        Error::Model { path: path.as_ref().to_path_buf(), message: message.to_string(), source: None }
+    }
+    /// A model error caused by `source`: the message is `context: source`
+    /// (with the source's own chain, `{:#}`), and the source is kept.
+    pub(crate) fn model_from<E>(path: impl AsRef<Path>, context: &str, source: E) -> Self
+    where
+        E: std::fmt::Display + Into<Source>,
+    {
+        let message = if context.is_empty() { format!("{source:#}") } else { format!("{context}: {source:#}") };
+        Error::Model { path: path.as_ref().to_path_buf(), message, source: Some(source.into()) }
+    }
+    /// An inference error caused by the engine's error `source`.
+    pub(crate) fn inference<E>(model: &str, source: E) -> Self
+    where
+        E: std::fmt::Display + Into<Source>,
+    {
+        Error::Inference { model: model.to_string(), message: format!("{source:#}"), source: Some(source.into()) }
     }
     pub(crate) fn image(path: impl AsRef<Path>, message: impl std::fmt::Display) -> Self {
         Error::Image { path: path.as_ref().to_path_buf(), message: message.to_string() }
     }
     pub(crate) fn export(path: impl AsRef<Path>, message: impl std::fmt::Display) -> Self {
-        Error::Export { path: path.as_ref().to_path_buf(), message: message.to_string() }
+        Error::Export { path: path.as_ref().to_path_buf(), message: message.to_string(), source: None }
+    }
+    /// An export error caused by `source` (message: the source's text).
+    pub(crate) fn export_from<E>(path: impl AsRef<Path>, source: E) -> Self
+    where
+        E: std::fmt::Display + Into<Source>,
+    {
+        Error::Export { path: path.as_ref().to_path_buf(), message: source.to_string(), source: Some(source.into()) }
     }
 }
 

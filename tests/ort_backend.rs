@@ -1,6 +1,7 @@
-//! The onnxruntime backend gives the same spectra as tract (build with
-//! `--features ort`; `ORT_DYLIB_PATH` must name `libonnxruntime.so`, e.g. the
-//! one in the PyPI `onnxruntime` wheel — see bench/README.md).
+//! The onnxruntime backend gives the same spectra as tract. Needs the
+//! onnxruntime library (`scripts/install-onnxruntime.sh`, or
+//! `ORT_DYLIB_PATH`); without it these tests say so and pass, unless
+//! `FREQTAG_REQUIRE_ORT=1` (set by CI), which makes a missing library fail.
 //!
 //! Truth: the two engines compute the same network in float32, so every
 //! unit's amplitude spectrum must agree to float32 accumulation error (the
@@ -14,6 +15,19 @@ use freqtag::{Design, Experiment, Image, Model, Results};
 
 fn data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("data")
+}
+
+/// Whether onnxruntime can be loaded here; fails when CI requires it.
+fn onnxruntime_here() -> bool {
+    let found = freqtag::model::engine::onnxruntime_library().is_some_and(|p| p.is_file());
+    if !found {
+        assert!(
+            std::env::var_os("FREQTAG_REQUIRE_ORT").is_none_or(|v| v == "0"),
+            "FREQTAG_REQUIRE_ORT is set but the onnxruntime library was not found (scripts/install-onnxruntime.sh)"
+        );
+        eprintln!("onnxruntime not found: engine comparison skipped (scripts/install-onnxruntime.sh installs it)");
+    }
+    found
 }
 
 fn run(model: &Path, backend: Backend, taps: &str, per_position: Option<&str>, image: &Image) -> Results {
@@ -44,6 +58,9 @@ fn assert_same_spectra(a: &Results, b: &Results, rel: f32) {
 
 #[test]
 fn tract_and_onnxruntime_give_the_same_spectra_on_lite0() {
+    if !onnxruntime_here() {
+        return;
+    }
     let model = data().join("models/efficientnet_lite0.onnx");
     let image = Image::open(data().join("images/chelsea.png")).unwrap();
     let tract = run(&model, Backend::Tract, "default", None, &image);
@@ -55,6 +72,9 @@ fn tract_and_onnxruntime_give_the_same_spectra_on_lite0() {
 
 #[test]
 fn per_position_and_dense_taps_agree_on_mnist() {
+    if !onnxruntime_here() {
+        return;
+    }
     let model = data().join("models/mnist_cnn.onnx");
     let image = Image::open(data().join("images/camera.png")).unwrap();
     let first_conv = Model::load(&model).unwrap().select_taps("conv").unwrap()[0].name.clone();

@@ -1312,7 +1312,9 @@ impl MaskedNet {
             },
         )
         .map_err(|e| match e {
-            Error::Model { path, message } => Error::Model { path, message: format!("the masked network: {message}") },
+            Error::Model { path, message, source } => {
+                Error::Model { path, message: format!("the masked network: {message}"), source }
+            }
             other => other,
         })?;
         Ok(MaskedNet {

@@ -75,21 +75,21 @@ pub fn write_parquet(path: &Path, df: &mut DataFrame, metadata: &[(&str, String)
             .with_key_value_metadata(kv)
             .finish(df)
             .map(|_| ())
-            .map_err(|e| Error::export(path, e))
+            .map_err(|e| Error::export_from(path, e))
     })
 }
 
 /// Read a Parquet file into a DataFrame.
 pub fn read_parquet(path: &Path) -> Result<DataFrame> {
     let f = std::fs::File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
-    ParquetReader::new(f).finish().map_err(|e| Error::export(path, e))
+    ParquetReader::new(f).finish().map_err(|e| Error::export_from(path, e))
 }
 
 /// Write a float32 array `[rows, cols]` as `.npy`, atomically.
 pub fn write_npy(path: &Path, data: &[f32], rows: usize, cols: usize) -> Result<()> {
     use ndarray_npy::WriteNpyExt;
-    let arr = ndarray::ArrayView2::from_shape((rows, cols), data).map_err(|e| Error::export(path, e))?;
-    write_atomic(path, |f| arr.write_npy(std::io::BufWriter::new(f)).map_err(|e| Error::export(path, e)))
+    let arr = ndarray::ArrayView2::from_shape((rows, cols), data).map_err(|e| Error::export_from(path, e))?;
+    write_atomic(path, |f| arr.write_npy(std::io::BufWriter::new(f)).map_err(|e| Error::export_from(path, e)))
 }
 
 /// The design, analysis options, lattice and taps as JSON.
@@ -143,7 +143,7 @@ pub fn write_image_spectra(results: &Results, image: &ImageResult, dir: &Path) -
             "layout": "[units, bins], row u is unit u (channel u for spatial-mean taps)",
             "scaling": "single-sided amplitude in activation units: |X_0|/N at DC, 2|X_k|/N for 0<k<N/2, |X_N/2|/N at Nyquist; phase arg(X_k) in radians (cosine phase)",
         });
-        let text = serde_json::to_string_pretty(&sidecar).map_err(|e| Error::export(&folder, e))?;
+        let text = serde_json::to_string_pretty(&sidecar).map_err(|e| Error::export_from(&folder, e))?;
         write_bytes(&folder.join(format!("{stem}.json")), text.as_bytes())?;
     }
     let mut df = tables::spectra_of(results, image)?;
@@ -167,7 +167,7 @@ pub fn write_all(results: &Results, dir: &Path) -> Result<Written> {
     let mut w = Written { dir: dir.to_path_buf(), files: vec![] };
     let design = design_json(results);
     let p = dir.join("design.json");
-    write_bytes(&p, serde_json::to_string_pretty(&design).map_err(|e| Error::export(&p, e))?.as_bytes())?;
+    write_bytes(&p, serde_json::to_string_pretty(&design).map_err(|e| Error::export_from(&p, e))?.as_bytes())?;
     w.files.push(p);
     let meta = [("freqtag.design", design.to_string())];
     for (name, mut df) in [

@@ -60,5 +60,5 @@ pub struct ModelCard {
 
 pub(crate) fn read_card(path: &Path) -> Result<ModelCard> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io("cannot read model card", path, e))?;
-    serde_json::from_str(&text).map_err(|e| Error::model(path, format!("invalid model card: {e}")))
+    serde_json::from_str(&text).map_err(|e| Error::model_from(path, "invalid model card", e))
 }

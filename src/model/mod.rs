@@ -120,7 +120,7 @@ impl Model {
         let bytes = std::fs::read(path).map_err(|e| Error::io("cannot read model", path, e))?;
         let proto = tract_onnx::onnx()
             .proto_model_for_read(&mut bytes.as_slice())
-            .map_err(|e| Error::model(path, format!("not a readable ONNX model ({e})")))?;
+            .map_err(|e| Error::model_from(path, "not a readable ONNX model", e))?;
         let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
         Model::from_proto(proto, name, path.to_path_buf(), input, preprocess)
     }

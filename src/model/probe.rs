@@ -87,9 +87,11 @@ impl Probe {
             .map_init(
                 || self.net.session(),
                 |session, b| {
-                    let session = session
-                        .as_mut()
-                        .map_err(|e| Error::Inference { model: self.model_name.clone(), message: e.to_string() })?;
+                    let session = session.as_mut().map_err(|e| Error::Inference {
+                        model: self.model_name.clone(),
+                        message: e.to_string(),
+                        source: None,
+                    })?;
                     let first = b * self.batch;
                     let mut buf = vec![0f32; self.batch * per];
                     for j in 0..self.batch {
@@ -155,9 +157,11 @@ pub(crate) fn batched_logits(
         .map_init(
             || net.session(),
             |session, chunk| {
-                let session = session
-                    .as_mut()
-                    .map_err(|e| Error::Inference { model: model_name.to_string(), message: e.to_string() })?;
+                let session = session.as_mut().map_err(|e| Error::Inference {
+                    model: model_name.to_string(),
+                    message: e.to_string(),
+                    source: None,
+                })?;
                 let mut buf = vec![0f32; batch * per];
                 for (j, img) in chunk.iter().enumerate() {
                     let slot = &mut buf[j * per..(j + 1) * per];

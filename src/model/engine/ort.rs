@@ -10,9 +10,9 @@
 //! reduced by the probe as with tract).
 //!
 //! The shared library is loaded at run time (the `ort` crate's
-//! `load-dynamic`), from the path in `ORT_DYLIB_PATH`; nothing is downloaded
-//! at build time. The PyPI `onnxruntime` wheel ships one:
-//! `python -c "import onnxruntime, pathlib; print(next(pathlib.Path(onnxruntime.__file__).parent.glob('capi/libonnxruntime.so*')))"`.
+//! `load-dynamic`), found by [`super::onnxruntime_library`]; nothing is
+//! downloaded at build time. The PyPI `onnxruntime` wheel ships one, and
+//! `scripts/install-onnxruntime.sh` installs it where freqtag looks first.
 //!
 //! Each rayon worker has its own session (one intra-op thread each), as each
 //! tract worker has its own state: frames run in parallel, not layers.
@@ -38,14 +38,17 @@ static ENVIRONMENT: OnceLock<std::result::Result<ort::environment::Environment, 
 /// Load onnxruntime (once per process); `path` names the model for the error.
 pub(crate) fn environment(path: &std::path::Path) -> Result<&'static ort::environment::Environment> {
     let env = ENVIRONMENT.get_or_init(|| {
-        let path = std::env::var_os("ORT_DYLIB_PATH").ok_or_else(|| {
-            "the ort backend loads onnxruntime from the file named by ORT_DYLIB_PATH, which is not set; \
-             e.g. pip install onnxruntime, then export ORT_DYLIB_PATH=$(python -c \"import onnxruntime, pathlib; \
-             print(next(pathlib.Path(onnxruntime.__file__).parent.glob('capi/libonnxruntime.so*')))\")"
+        let path = super::onnxruntime_library().ok_or_else(|| {
+            "the ort backend needs the onnxruntime shared library, which was not found: run \
+             scripts/install-onnxruntime.sh (it puts the PyPI wheel's library under \
+             ~/.local/share/freqtag/onnxruntime), or set ORT_DYLIB_PATH to a libonnxruntime.so"
                 .to_string()
         })?;
-        let builder = ort::init_from(&path)
-            .map_err(|e| format!("cannot load onnxruntime from ORT_DYLIB_PATH={}: {e}", path.to_string_lossy()))?;
+        if !path.is_file() {
+            return Err(format!("ORT_DYLIB_PATH={} is not a file", path.display()));
+        }
+        let builder =
+            ort::init_from(&path).map_err(|e| format!("cannot load onnxruntime from {}: {e}", path.display()))?;
         builder.with_name("freqtag").with_telemetry(false).build().map_err(|e| format!("onnxruntime: {e}"))
     });
     env.as_ref().map_err(|m| Error::model(path, m))
@@ -172,7 +175,7 @@ impl OrtNet {
         }
         let bytes = proto.encode_to_vec();
         let workers = rayon::current_num_threads().max(1);
-        let err = |e: ort::Error| Error::model(path, format!("onnxruntime cannot load the tapped graph: {e}"));
+        let err = |e: ort::Error| Error::model_from(path, "onnxruntime cannot load the tapped graph", e);
         let sessions = (0..workers)
             .map(|_| {
                 let s = Session::builder(env)
@@ -192,7 +195,7 @@ impl OrtNet {
     }
 
     fn error(&self, e: &dyn std::fmt::Display) -> Error {
-        Error::Inference { model: self.model_name.clone(), message: e.to_string() }
+        Error::Inference { model: self.model_name.clone(), message: e.to_string(), source: None }
     }
 }
 

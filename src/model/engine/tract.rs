@@ -16,7 +16,7 @@ use crate::model::taps::TapInfo;
 
 /// The graph with its image input pinned to `[batch, C, H, W]`.
 fn inference_model(proto: &ModelProto, path: &Path, image_shape: [usize; 4]) -> Result<InferenceModel> {
-    let err = |e: TractError| Error::model(path, format!("{e:#}"));
+    let err = |e: TractError| Error::model_from(path, "", e);
     let mut m = tract_onnx::onnx().model_for_proto_model(proto).map_err(err)?;
     m.set_input_fact(0, f32::fact(image_shape).into()).map_err(err)?;
     Ok(m)
@@ -30,7 +30,7 @@ pub(crate) struct TractNet {
 
 impl TractNet {
     pub(crate) fn new(spec: &NetSpec<'_>) -> Result<TractNet> {
-        let err = |e: TractError| Error::model(spec.path, format!("cannot compile: {e:#}"));
+        let err = |e: TractError| Error::model_from(spec.path, "cannot compile", e);
         let mut m = tract_onnx::onnx().model_for_proto_model(spec.proto).map_err(err)?;
         if !spec.extra_inputs.is_empty() {
             // the image input first, then the extra inputs in the order given
@@ -71,8 +71,8 @@ impl TractNet {
         Ok(TractNet { plan, model_name: spec.model_name.to_string() })
     }
 
-    fn error(&self, e: impl std::fmt::Display) -> Error {
-        Error::Inference { model: self.model_name.clone(), message: format!("{e:#}") }
+    fn error(&self, e: TractError) -> Error {
+        Error::inference(&self.model_name, e)
     }
 }
 
@@ -112,7 +112,7 @@ impl Session for TractSession<'_> {
 /// Every node output of the graph that can be tapped: a float tensor with a
 /// batch axis of 1, with its shape from tract's inference, in graph order.
 pub(crate) fn discover_taps(proto: &ModelProto, path: &Path, input: &InputSpec) -> Result<Vec<TapInfo>> {
-    let err = |e: TractError| Error::model(path, format!("cannot analyse the graph: {e:#}"));
+    let err = |e: TractError| Error::model_from(path, "cannot analyse the graph", e);
     let graph = proto.graph.as_ref().ok_or_else(|| Error::model(path, "the ONNX file has no graph"))?;
     let mut model = inference_model(proto, path, [1, input.channels, input.height, input.width])?;
     // make every node output a model output so the shapes are all inferred
