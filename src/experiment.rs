@@ -119,6 +119,19 @@ impl Results {
             f64::NAN
         }
     }
+    /// These results without their images: the model, design, analysis and
+    /// lattice that per-image tables and files are written with.
+    pub fn context(&self) -> Results {
+        Results {
+            model: self.model.clone(),
+            design: self.design.clone(),
+            analysis: self.analysis.clone(),
+            lattice: self.lattice.clone(),
+            images: vec![],
+            seconds: self.seconds,
+        }
+    }
+
     /// Units per image (over all taps).
     pub fn units(&self) -> usize {
         self.images.first().map(|i| i.taps.iter().map(|t| t.spectrum.units).sum()).unwrap_or(0)
@@ -228,6 +241,40 @@ impl Experiment {
         first_index: u64,
         progress: &(dyn Fn(usize) + Sync),
     ) -> Result<Results> {
+        let mut images_out = Vec::with_capacity(images.len());
+        let mut results = self.run_compiled_each(compiled, images, first_index, progress, &mut |img| {
+            images_out.push(img);
+            Ok(())
+        })?;
+        results.images = images_out;
+        Ok(results)
+    }
+
+    /// Run every image and hand each image's results to `each` as soon as
+    /// they are ready, keeping none of them: memory stays that of one image
+    /// whatever the number of images (for writers and summaries that
+    /// stream, see [`crate::export::Writer`] and [`crate::summary::Summary`]).
+    /// Returns the results' context (model, design, analysis, lattice, wall
+    /// time) with no images.
+    pub fn run_each(
+        &self,
+        images: &[Image],
+        progress: &(dyn Fn(usize) + Sync),
+        each: &mut dyn FnMut(ImageResult) -> Result<()>,
+    ) -> Result<Results> {
+        let compiled = self.compile()?;
+        self.run_compiled_each(&compiled, images, 0, progress, each)
+    }
+
+    /// [`Experiment::run_each`] on networks compiled by [`Experiment::compile`].
+    pub fn run_compiled_each(
+        &self,
+        compiled: &Compiled,
+        images: &[Image],
+        first_index: u64,
+        progress: &(dyn Fn(usize) + Sync),
+        each: &mut dyn FnMut(ImageResult) -> Result<()>,
+    ) -> Result<Results> {
         if compiled.probe.taps() != self.taps.as_slice() || compiled.probe.batch() != self.analysis.batch.max(1) {
             return Err(Error::Config(format!(
                 "networks compiled for other taps or batch size than this experiment on {}; compile again",
@@ -237,16 +284,15 @@ impl Experiment {
         let start = Instant::now();
         let (probe, classifier) = (&compiled.probe, &compiled.classifier);
         let lattice = Lattice::new(&self.design, self.analysis.max_order);
-        let mut out = Vec::with_capacity(images.len());
         for (i, image) in images.iter().enumerate() {
-            out.push(self.run_image(probe, classifier, &lattice, image, first_index + i as u64, progress)?);
+            each(self.run_image(probe, classifier, &lattice, image, first_index + i as u64, progress)?)?;
         }
         Ok(Results {
             model: self.model.name.clone(),
             design: self.design.clone(),
             analysis: self.analysis.clone(),
             lattice,
-            images: out,
+            images: vec![],
             seconds: start.elapsed().as_secs_f64(),
         })
     }

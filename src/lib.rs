@@ -62,6 +62,7 @@ pub mod pattern;
 pub mod present;
 pub mod spectrum;
 pub mod stimulus;
+pub mod summary;
 pub mod sweep;
 
 // The paths of earlier releases, kept so that notebooks and users do not

@@ -25,8 +25,11 @@
 //!
 //! Without injected noise the bins between lattice points are exactly zero
 //! and neighbours of a lattice point are often other lattice points, so
-//! neighbour metrics say little there; presence is then judged against the
-//! unit's own strongest component (see [`Significance`]).
+//! there is no noise floor to compare with: a component's neighbour metrics
+//! ([`ComponentMetrics::neighbours`]: the `snr`, `bca` and `z` columns) are
+//! NaN in a noise-free design, and presence is judged against the unit's
+//! own strongest component (see [`Significance`]). The authors' score and
+//! harmonic sums below are computed in every design, as their rules say.
 //!
 //! # Per-unit scores ([`UnitScores`]), amplitudes `A` in activation units
 //!
@@ -176,7 +179,8 @@ pub struct ComponentMetrics {
     pub phase: f32,
     /// Amplitude ÷ the unit's strongest lattice component.
     pub relative: f32,
-    /// Neighbour metrics under the chosen preset.
+    /// Neighbour metrics under the chosen preset; NaN in a noise-free
+    /// design (no noise floor: see the module doc).
     pub neighbours: Neighbourhood,
     /// Present, by [`Significance`].
     pub significant: bool,
@@ -241,7 +245,11 @@ pub fn unit_metrics(
         .map(|(i, c)| {
             let a = amps[c.bin];
             let a64 = a as f64;
-            let neighbours = neighbourhood(amps, c.bin, preset);
+            let neighbours = if noisy {
+                neighbourhood(amps, c.bin, preset)
+            } else {
+                Neighbourhood { snr: f64::NAN, bca: f64::NAN, z: f64::NAN }
+            };
             let relative = if strongest > 0.0 { a / strongest } else { 0.0 };
             let significant = if noisy {
                 neighbourhood(amps, c.bin, SnrPreset::Fpvs).z > sig.z_threshold

@@ -23,21 +23,22 @@ use polars::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::experiment::{ImageResult, Results};
+use crate::stimulus::Design;
+use crate::summary::Summary;
 
 fn pl(e: PolarsError) -> Error {
     Error::Data(format!("table: {e}"))
 }
 
 /// Design columns repeated on every row.
-fn design_columns(results: &Results, height: usize) -> Vec<Column> {
-    let d = &results.design;
+fn design_columns(model: &str, d: &Design, height: usize) -> Vec<Column> {
     let freqs = d.frequencies().iter().map(|f| f.to_string()).collect::<Vec<_>>().join(",");
     let depth = d.tags.first().map(|t| t.depth).unwrap_or(f64::NAN);
     let s = |name: &str, v: &str| {
         Column::new_scalar(name.into(), Scalar::new(DataType::String, AnyValue::StringOwned(v.into())), height)
     };
     vec![
-        s("model", &results.model),
+        s("model", model),
         s("parts", &d.layout.name()),
         s("modulation", &d.modulation.to_string()),
         Column::new_scalar("fs_hz".into(), Scalar::new(DataType::Float64, AnyValue::Float64(d.fs_hz)), height),
@@ -47,9 +48,9 @@ fn design_columns(results: &Results, height: usize) -> Vec<Column> {
     ]
 }
 
-fn frame(results: &Results, mut cols: Vec<Column>) -> Result<DataFrame> {
+fn frame(model: &str, design: &Design, mut cols: Vec<Column>) -> Result<DataFrame> {
     let height = cols.first().map(|c| c.len()).unwrap_or(0);
-    cols.extend(design_columns(results, height));
+    cols.extend(design_columns(model, design, height));
     DataFrame::new(height, cols).map_err(pl)
 }
 
@@ -81,7 +82,8 @@ pub fn spectra_of(results: &Results, image: &ImageResult) -> Result<DataFrame> {
     }
     let n = tap.len();
     frame(
-        results,
+        &results.model,
+        &results.design,
         vec![
             Column::new_scalar(
                 "image".into(),
@@ -117,10 +119,16 @@ pub fn spectra(results: &Results) -> Result<DataFrame> {
 
 /// Lattice components of every unit: one row per (image, tap, unit, component).
 pub fn components(results: &Results) -> Result<DataFrame> {
+    components_for(results, &results.images)
+}
+
+/// [`components`] of some images only; `results` gives the model, design
+/// and lattice (its images are not read).
+pub fn components_for(results: &Results, images: &[ImageResult]) -> Result<DataFrame> {
     let lat = &results.lattice;
     let collisions: Vec<String> = lat.components.iter().map(|c| c.collisions.join(" ")).collect();
     let mut c = ColumnsBuilder::default();
-    for img in &results.images {
+    for img in images {
         for t in &img.taps {
             for (u, metrics) in t.components.iter().enumerate() {
                 for m in metrics {
@@ -150,7 +158,8 @@ pub fn components(results: &Results) -> Result<DataFrame> {
     }
     let n = c.image.len();
     frame(
-        results,
+        &results.model,
+        &results.design,
         vec![
             Column::new("image".into(), c.image),
             Column::new("tap".into(), c.tap),
@@ -207,6 +216,12 @@ struct ColumnsBuilder<'a> {
 
 /// Unit scores: one row per (image, tap, unit).
 pub fn scores(results: &Results) -> Result<DataFrame> {
+    scores_for(results, &results.images)
+}
+
+/// [`scores`] of some images only (e.g. one image as it finishes);
+/// `results` gives the model, design and lattice (its images are not read).
+pub fn scores_for(results: &Results, images: &[ImageResult]) -> Result<DataFrame> {
     let n_tags = results.design.tags.len();
     let (mut image, mut tap, mut op, mut depth, mut unit): (Vec<&str>, Vec<&str>, Vec<&str>, Vec<u32>, Vec<u32>) =
         (vec![], vec![], vec![], vec![], vec![]);
@@ -214,7 +229,7 @@ pub fn scores(results: &Results) -> Result<DataFrame> {
     let mut hsum: Vec<Vec<f64>> = vec![vec![]; n_tags];
     let mut cols: [Vec<f64>; 10] = Default::default();
     let (mut sig_im, mut sig_tag) = (vec![], vec![]);
-    for img in &results.images {
+    for img in images {
         for t in &img.taps {
             for (u, s) in t.scores.iter().enumerate() {
                 image.push(img.image.as_str());
@@ -275,47 +290,36 @@ pub fn scores(results: &Results) -> Result<DataFrame> {
     }
     columns.push(Column::new("significant_im".into(), sig_im));
     columns.push(Column::new("significant_tagged".into(), sig_tag));
-    frame(results, columns)
+    frame(&results.model, &results.design, columns)
 }
 
 /// Per-tap summary (mean over units and images): one row per tap in graph
 /// order with `units`, `share_units_with_im` (units with at least one
 /// significant IM), mean `tagged_total`, `im`, `share_im`, `integration`.
 pub fn layer_summary(results: &Results) -> Result<DataFrame> {
-    let mut rows: Vec<(String, String, u32, u32, f64, f64, f64, f64, f64)> = Vec::new();
-    if let Some(first) = results.images.first() {
-        for (ti, t) in first.taps.iter().enumerate() {
-            let (mut n, mut with_im, mut tagged, mut im, mut share, mut integ, mut integ_n) =
-                (0usize, 0usize, 0.0, 0.0, 0.0, 0.0, 0usize);
-            for img in &results.images {
-                for s in &img.taps[ti].scores {
-                    n += 1;
-                    with_im += usize::from(s.significant_im > 0);
-                    tagged += s.tagged_total;
-                    im += s.im;
-                    if s.share_im.is_finite() {
-                        share += s.share_im;
-                    }
-                    if s.integration.is_finite() {
-                        integ += s.integration;
-                        integ_n += 1;
-                    }
-                }
-            }
-            let nf = n.max(1) as f64;
-            rows.push((
+    layers(&Summary::of(results))
+}
+
+/// [`layer_summary`] of a [`Summary`] (results accumulated image by image).
+pub fn layers(summary: &Summary) -> Result<DataFrame> {
+    let rows: Vec<(String, String, u32, u32, f64, f64, f64, f64, f64)> = summary
+        .taps
+        .iter()
+        .map(|t| {
+            let nf = t.n.max(1) as f64;
+            (
                 t.tap.info.name.clone(),
                 t.tap.info.op.clone(),
                 t.tap.info.depth as u32,
-                t.spectrum.units as u32,
-                with_im as f64 / nf,
-                tagged / nf,
-                im / nf,
-                share / nf,
-                if integ_n > 0 { integ / integ_n as f64 } else { f64::NAN },
-            ));
-        }
-    }
+                t.units as u32,
+                t.share_with_im(),
+                t.tagged_sum / nf,
+                t.im_sum / nf,
+                t.share_im_sum / nf,
+                t.mean_integration(),
+            )
+        })
+        .collect();
     let col = |name: &str, f: &dyn Fn(&(String, String, u32, u32, f64, f64, f64, f64, f64)) -> f64| {
         Column::new(name.into(), rows.iter().map(f).collect::<Vec<f64>>())
     };
@@ -330,5 +334,5 @@ pub fn layer_summary(results: &Results) -> Result<DataFrame> {
         col("mean_share_im", &|r| r.7),
         col("mean_integration", &|r| r.8),
     ];
-    frame(results, columns)
+    frame(&summary.model, &summary.design, columns)
 }

@@ -30,6 +30,7 @@ use crate::experiment::Results;
 use crate::export::write_bytes;
 use crate::spectrum::Spectrum;
 use crate::stimulus::Stimulus;
+use crate::summary::Summary;
 
 static FONT: &[u8] = include_bytes!("../../data/fonts/DejaVuSans.ttf");
 static REGISTER: Once = Once::new();
@@ -383,34 +384,29 @@ impl Plot for HeatmapPlot {
 /// Mean relative amplitude (÷ each unit's strongest component) of every
 /// lattice component of order ≤ 3, per tap, over units and images.
 pub fn tap_component_heatmap(results: &Results) -> Result<Figure> {
-    let lat = &results.lattice;
+    tap_component_heatmap_of(&Summary::of(results))
+}
+
+/// [`tap_component_heatmap`] of a [`Summary`].
+pub fn tap_component_heatmap_of(summary: &Summary) -> Result<Figure> {
+    let lat = &summary.lattice;
     let mut comps: Vec<usize> = (0..lat.components.len()).filter(|&i| lat.components[i].order <= 3).collect();
     comps.sort_by(|&a, &b| {
         let (ca, cb) = (&lat.components[a], &lat.components[b]);
         (ca.kind, ca.order, ca.bin).cmp(&(cb.kind, cb.order, cb.bin))
     });
-    let first = results.images.first().ok_or_else(|| Error::Data("no images".into()))?;
-    let mut values = Vec::new();
-    for ti in 0..first.taps.len() {
-        let mut sums = vec![0f64; comps.len()];
-        let mut n = 0usize;
-        for img in &results.images {
-            for unit in &img.taps[ti].components {
-                n += 1;
-                for (j, &c) in comps.iter().enumerate() {
-                    sums[j] += unit[c].relative as f64;
-                }
-            }
-        }
-        values.push(sums.iter().map(|s| s / n.max(1) as f64).collect());
+    if summary.taps.is_empty() {
+        return Err(Error::Data("no images".into()));
     }
+    let values: Vec<Vec<f64>> =
+        summary.taps.iter().map(|t| comps.iter().map(|&c| t.mean_relative(c)).collect()).collect();
     let plot = HeatmapPlot {
-        rows: first.taps.iter().map(|t| short_tap(&t.tap.info.name)).collect(),
+        rows: summary.taps.iter().map(|t| short_tap(&t.tap.info.name)).collect(),
         cols: comps.iter().map(|&c| lat.components[c].label.clone()).collect(),
         values,
         title: "mean relative amplitude per tap and component".into(),
     };
-    let h = (first.taps.len() as u32 * 10 + 260).clamp(420, 1600);
+    let h = (summary.taps.len() as u32 * 10 + 260).clamp(420, 1600);
     render("tap_component_heatmap", &plot, (1000, h))
 }
 
@@ -478,21 +474,22 @@ pub fn lines(title: &str, x_desc: &str, y_desc: &str, x: &[f64], series: &[(&str
 /// Share of units with at least one significant IM, mean IM power share and
 /// mean integration index per tap, in graph order.
 pub fn layer_profile(results: &Results) -> Result<Figure> {
-    let first = results.images.first().ok_or_else(|| Error::Data("no images".into()))?;
-    let (mut with_im, mut share, mut integ) = (vec![], vec![], vec![]);
-    for ti in 0..first.taps.len() {
-        let all: Vec<&crate::metrics::UnitScores> =
-            results.images.iter().flat_map(|i| i.taps[ti].scores.iter()).collect();
-        let n = all.len().max(1) as f64;
-        with_im.push(all.iter().filter(|s| s.significant_im > 0).count() as f64 / n);
-        share.push(mean_finite(all.iter().map(|s| s.share_im)));
-        integ.push(mean_finite(all.iter().map(|s| s.integration)));
+    layer_profile_of(&Summary::of(results))
+}
+
+/// [`layer_profile`] of a [`Summary`] (results accumulated image by image).
+pub fn layer_profile_of(summary: &Summary) -> Result<Figure> {
+    if summary.taps.is_empty() {
+        return Err(Error::Data("no images".into()));
     }
+    let with_im: Vec<f64> = summary.taps.iter().map(|t| t.share_with_im()).collect();
+    let share: Vec<f64> = summary.taps.iter().map(|t| t.mean_share_im()).collect();
+    let integ: Vec<f64> = summary.taps.iter().map(|t| t.mean_integration()).collect();
     let plot = LinesPlot {
         title: "where intermodulation appears, by depth".into(),
         x_desc: "tap (graph order: input → output)".into(),
         y_desc: "fraction".into(),
-        x: (0..first.taps.len()).map(|i| i as f64).collect(),
+        x: (0..summary.taps.len()).map(|i| i as f64).collect(),
         series: vec![
             ("share of units with a significant IM".into(), with_im, kind_colour(Kind::Intermodulation)),
             ("mean integration index IM/(tag+IM)".into(), integ, RGBColor(148, 103, 189)),

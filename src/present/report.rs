@@ -1,157 +1,20 @@
 //! A self-contained HTML report, and the findings it states.
 //!
-//! In: [`Results`]. Out: [`Findings`] (the numbers a person asks first: where
-//! IMs first appear, how many units carry them, the strongest integrating
-//! units) and `report.html` — one file with every figure embedded (inline
-//! SVG, PNG as `data:` URIs), readable in any browser without a server.
+//! In: a [`Summary`] (from [`Summary::of`] whole results, or accumulated
+//! image by image). Out: `report.html` — one file stating the [`Findings`]
+//! with every figure embedded (inline SVG, PNG as `data:` URIs), readable in
+//! any browser without a server — and the figures as files under `plots/`.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::error::Result;
-use crate::experiment::Results;
 use crate::export::write_bytes;
 use crate::plots::{self, Figure};
 use crate::stimulus::Stimulus;
+use crate::summary::Summary;
 
-/// A unit worth looking at.
-#[derive(Clone, Debug, PartialEq)]
-pub struct NotableUnit {
-    /// Image.
-    pub image: String,
-    /// Tap name.
-    pub tap: String,
-    /// Index of the tap in the results.
-    pub tap_index: usize,
-    /// Unit index.
-    pub unit: usize,
-    /// Its IM response (Σ amplitude at IMs).
-    pub im: f64,
-    /// Its integration index.
-    pub integration: f64,
-}
-
-/// Headline numbers of an experiment.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Findings {
-    /// Taps analysed.
-    pub taps: usize,
-    /// Units per image over all taps.
-    pub units: usize,
-    /// The first tap (graph order) where at least `threshold` of units carry
-    /// a significant IM, with that share.
-    pub first_im_tap: Option<(String, f64)>,
-    /// The share used for `first_im_tap`.
-    pub threshold: f64,
-    /// Share of all units (all images) with at least one significant IM.
-    pub share_units_with_im: f64,
-    /// Per op type: (op, taps, share of units with a significant IM).
-    pub by_op: Vec<(String, usize, f64)>,
-    /// Units with the largest IM response times integration index.
-    pub top_units: Vec<NotableUnit>,
-}
-
-/// Compute the findings (`threshold`: the share of units that marks a tap
-/// as "showing IMs", e.g. 0.1).
-pub fn findings(results: &Results, threshold: f64) -> Findings {
-    let first = results.images.first();
-    let n_taps = first.map(|i| i.taps.len()).unwrap_or(0);
-    let mut first_im_tap = None;
-    let (mut total, mut with_im) = (0usize, 0usize);
-    let mut by_op: Vec<(String, usize, usize, usize)> = Vec::new();
-    let mut top: Vec<NotableUnit> = Vec::new();
-    for ti in 0..n_taps {
-        let (mut n, mut k) = (0usize, 0usize);
-        for img in &results.images {
-            for (u, s) in img.taps[ti].scores.iter().enumerate() {
-                n += 1;
-                k += usize::from(s.significant_im > 0);
-                if s.im.is_finite() && s.integration.is_finite() {
-                    top.push(NotableUnit {
-                        image: img.image.clone(),
-                        tap: img.taps[ti].tap.info.name.clone(),
-                        tap_index: ti,
-                        unit: u,
-                        im: s.im,
-                        integration: s.integration,
-                    });
-                }
-            }
-            // keep the candidate list short
-            if top.len() > 4096 {
-                sort_notable(&mut top);
-                top.truncate(64);
-            }
-        }
-        total += n;
-        with_im += k;
-        let share = k as f64 / n.max(1) as f64;
-        let name = &first.map(|i| i.taps[ti].tap.info.name.clone()).unwrap_or_default();
-        if first_im_tap.is_none() && share >= threshold {
-            first_im_tap = Some((name.clone(), share));
-        }
-        let op = first.map(|i| i.taps[ti].tap.info.op.clone()).unwrap_or_default();
-        match by_op.iter_mut().find(|r| r.0 == op) {
-            Some(r) => {
-                r.1 += 1;
-                r.2 += n;
-                r.3 += k;
-            }
-            None => by_op.push((op, 1, n, k)),
-        }
-    }
-    sort_notable(&mut top);
-    top.truncate(6);
-    Findings {
-        taps: n_taps,
-        units: results.units(),
-        first_im_tap,
-        threshold,
-        share_units_with_im: with_im as f64 / total.max(1) as f64,
-        by_op: by_op.into_iter().map(|(op, t, n, k)| (op, t, k as f64 / n.max(1) as f64)).collect(),
-        top_units: top,
-    }
-}
-
-fn sort_notable(v: &mut [NotableUnit]) {
-    v.sort_by(|a, b| (b.im * b.integration).total_cmp(&(a.im * a.integration)));
-}
-
-impl Findings {
-    /// Plain-text summary (a few lines).
-    pub fn summary(&self) -> String {
-        let mut s = format!(
-            "{} taps, {} units per image; {:.1}% of units carry a significant IM",
-            self.taps,
-            self.units,
-            100.0 * self.share_units_with_im
-        );
-        match &self.first_im_tap {
-            Some((t, share)) => {
-                let _ = write!(
-                    s,
-                    "\nfirst tap where ≥{:.0}% of units carry IMs: {t} ({:.1}%)",
-                    100.0 * self.threshold,
-                    100.0 * share
-                );
-            }
-            None => {
-                let _ = write!(s, "\nno tap has ≥{:.0}% of units with IMs", 100.0 * self.threshold);
-            }
-        }
-        for (op, taps, share) in &self.by_op {
-            let _ = write!(s, "\n  {op:>8}: {taps:3} taps, {:.1}% of units with IMs", 100.0 * share);
-        }
-        if let Some(u) = self.top_units.first() {
-            let _ = write!(
-                s,
-                "\nstrongest integrating unit: {} unit {} on {} (IM {:.4}, integration {:.3})",
-                u.tap, u.unit, u.image, u.im, u.integration
-            );
-        }
-        s
-    }
-}
+pub use crate::summary::{findings, Findings, NotableUnit};
 
 /// Escape text for HTML.
 pub fn esc(s: &str) -> String {
@@ -174,19 +37,20 @@ pub struct ReportFigures {
 }
 
 /// Make the report's figures.
-pub fn figures(results: &Results, f: &Findings) -> Result<ReportFigures> {
+pub fn figures(summary: &Summary, f: &Findings) -> Result<ReportFigures> {
+    let results = summary;
     let mut figs = Vec::new();
-    if let Some(img) = results.images.first() {
-        let stim = Stimulus::new(&results.design, &img.prepared)?;
+    if let (Some(img), Some(info)) = (&summary.first_image, summary.images.first()) {
+        let stim = Stimulus::new(&results.design, img)?;
         figs.push((
             plots::stimulus_strip(&stim, 4)?,
-            format!("{}: parts (tinted) and four frames over one period", img.image),
+            format!("{}: parts (tinted) and four frames over one period", info.image),
             true,
         ));
         figs.push((plots::alpha_traces(&stim)?, "modulation of each part".to_string(), false));
     }
     figs.push((
-        plots::layer_profile(results)?,
+        plots::layer_profile_of(summary)?,
         "share of units with a significant intermodulation, by depth".into(),
         false,
     ));
@@ -201,22 +65,24 @@ pub fn figures(results: &Results, f: &Findings) -> Result<ReportFigures> {
     let caption = format!(
         "mean relative amplitude (÷ each unit's strongest component) of each lattice component of order ≤ 3, per tap (rows in graph order); {tags}"
     );
-    figs.push((plots::tap_component_heatmap(results)?, caption, true));
+    figs.push((plots::tap_component_heatmap_of(summary)?, caption, true));
     for u in f.top_units.iter().take(3) {
-        if let Some(img) = results.images.iter().find(|i| i.image == u.image) {
-            let t = &img.taps[u.tap_index];
+        if let Some((_, spectrum)) = summary.top_units.iter().find(|(t, _)| t == u) {
             let title = format!("{} unit {} ({})", u.tap, u.unit, u.image);
-            figs.push((plots::unit_spectrum(&t.spectrum, u.unit, &results.lattice, &title)?, title, false));
+            figs.push((plots::unit_spectrum(spectrum, 0, &results.lattice, &title)?, title, false));
         }
     }
     Ok(ReportFigures { figures: figs })
 }
 
 /// Write `report.html` into `dir`; returns its path.
+///
+/// `files` lists what sits beside the report (named in its last section).
 pub fn write_report(
-    results: &Results,
+    results: &Summary,
     findings: &Findings,
     figs: &ReportFigures,
+    files: &[String],
     dir: &Path,
 ) -> Result<std::path::PathBuf> {
     let d = &results.design;
@@ -325,29 +191,43 @@ Lattice up to order {}; SNR columns use the <code>{}</code> neighbour preset. Ne
         );
     }
     h.push_str("</table><h2>Per tap</h2><table><tr><th>tap</th><th>op</th><th>units</th><th>units with IM</th><th>mean tagged</th><th>mean IM</th><th>mean integration</th></tr>");
-    if let Some(first) = results.images.first() {
-        for (ti, t) in first.taps.iter().enumerate() {
-            let all: Vec<&crate::metrics::UnitScores> =
-                results.images.iter().flat_map(|i| i.taps[ti].scores.iter()).collect();
-            let n = all.len().max(1) as f64;
-            let _ = write!(
-                h,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1}%</td><td>{:.4}</td><td>{:.4}</td><td>{:.3}</td></tr>",
-                esc(&t.tap.info.name),
-                esc(&t.tap.info.op),
-                t.spectrum.units,
-                100.0 * all.iter().filter(|s| s.significant_im > 0).count() as f64 / n,
-                plots::mean_finite(all.iter().map(|s| s.tagged_total)),
-                plots::mean_finite(all.iter().map(|s| s.im)),
-                plots::mean_finite(all.iter().map(|s| s.integration)),
-            );
-        }
+    for t in &results.taps {
+        let n = t.n.max(1) as f64;
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1}%</td><td>{:.4}</td><td>{:.4}</td><td>{:.3}</td></tr>",
+            esc(&t.tap.info.name),
+            esc(&t.tap.info.op),
+            t.units,
+            100.0 * t.share_with_im(),
+            t.tagged_sum / n,
+            t.im_sum / n,
+            t.mean_integration(),
+        );
     }
-    h.push_str("</table><h2>Files</h2><p><code>scores.parquet</code>, <code>components.parquet</code>, <code>layers.parquet</code>, \
-<code>spectra/&lt;image&gt;/&lt;tap&gt;.npy</code> ([units, bins] float32, with a JSON sidecar) and <code>design.json</code> sit beside this report.</p></body></html>");
+    let _ = write!(
+        h,
+        "</table><h2>Files</h2><p>Beside this report: {}.</p></body></html>",
+        files.iter().map(|f| format!("<code>{}</code>", esc(f))).collect::<Vec<_>>().join(", ")
+    );
     let path = dir.join("report.html");
     write_bytes(&path, h.as_bytes())?;
     Ok(path)
+}
+
+/// The report of an experiment, in one call: the findings (threshold 10%),
+/// the figures (also saved as SVG/PNG under `dir/plots/`) and
+/// `dir/report.html`. `files` names the outputs beside the report. Returns
+/// the report's path and the findings.
+pub fn write(summary: &Summary, files: &[String], dir: &Path) -> Result<(std::path::PathBuf, Findings)> {
+    let findings = summary.findings(0.1);
+    let figs = figures(summary, &findings)?;
+    let plots_dir = dir.join("plots");
+    for (fig, _, _) in &figs.figures {
+        fig.save(&plots_dir)?;
+    }
+    let path = write_report(summary, &findings, &figs, files, dir)?;
+    Ok((path, findings))
 }
 
 // ---------------------------------------------------------------------------

@@ -34,6 +34,10 @@ enum Command {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+        /// Engine: tract, ort (onnxruntime) or auto (onnxruntime when its
+        /// library is found, else tract).
+        #[arg(long, default_value = "auto")]
+        backend: String,
     },
     /// Run an experiment on any model and images (flags override the
     /// experiment file; defaults are the paper's design).
@@ -62,7 +66,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Demo { out, quiet } => run::demo(&out, quiet),
+        Command::Demo { out, quiet, backend } => run::demo(&out, quiet, &backend),
         Command::Run(args) => run::run(args),
         Command::Inspect { model, all } => run::inspect(&model, all),
         Command::Ablate(args) => prune::ablate(args),

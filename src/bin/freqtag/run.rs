@@ -8,7 +8,10 @@ use clap::Args;
 use crate::progress;
 
 use freqtag::config::{load_images, AnalysisConfig, DesignConfig, ExperimentFile};
-use freqtag::{export, report, Error, Experiment, Model, Result};
+use freqtag::export::Outputs;
+use freqtag::model::Backend;
+use freqtag::summary::Summary;
+use freqtag::{export, report, Error, Experiment, Model, Result, Results};
 
 #[derive(Args)]
 pub struct RunArgs {
@@ -96,12 +99,21 @@ pub struct RunArgs {
     /// Skip plots and report.html.
     #[arg(long)]
     no_report: bool,
+    /// Files to write: names give exactly that set, +name/-name change the
+    /// default (scores,components,layers,spectra-npy); also spectra (long
+    /// table, large), phase-npy, all.
+    #[arg(long, allow_hyphen_values = true)]
+    tables: Option<String>,
+    /// Engine: tract, ort (onnxruntime) or auto (onnxruntime when its
+    /// library is found, else tract).
+    #[arg(long, default_value = "auto")]
+    backend: String,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
 }
 
-pub fn demo(out: &Path, quiet: bool) -> Result<()> {
+pub fn demo(out: &Path, quiet: bool, backend: &str) -> Result<()> {
     let data = freqtag::data_dir();
     let images = ["chelsea.png", "coffee.png", "astronaut.png", "rocket.jpg", "motorcycle_left.png"]
         .iter()
@@ -117,7 +129,15 @@ pub fn demo(out: &Path, quiet: bool) -> Result<()> {
         design: DesignConfig::default(),
         analysis: AnalysisConfig::default(),
     };
-    execute(file, quiet, true)
+    execute(file, &Options { quiet, report: true, tables: None, backend: backend.to_string() })
+}
+
+/// What the command line adds to an experiment file.
+struct Options {
+    quiet: bool,
+    report: bool,
+    tables: Option<String>,
+    backend: String,
 }
 
 pub fn run(a: RunArgs) -> Result<()> {
@@ -184,21 +204,24 @@ pub fn run(a: RunArgs) -> Result<()> {
     if a.full_window {
         an.full_window = Some(true);
     }
-    execute(f, a.quiet, !a.no_report)
+    execute(f, &Options { quiet: a.quiet, report: !a.no_report, tables: a.tables, backend: a.backend })
 }
 
-fn execute(f: ExperimentFile, quiet: bool, with_report: bool) -> Result<()> {
+fn execute(f: ExperimentFile, opts: &Options) -> Result<()> {
     let start = Instant::now();
+    let quiet = opts.quiet;
     // everything a user can get wrong is checked before the network runs
     let design = f.design.to_design()?;
     let analysis = f.analysis.to_analysis()?;
+    let outputs = Outputs::parse(opts.tables.as_deref().unwrap_or("default"))?;
+    let backend = Backend::parse(&opts.backend)?;
     let out = f
         .out
         .clone()
         .ok_or_else(|| Error::Config("no output folder given (--out or `out =` in the experiment file)".into()))?;
     export::prepare_dir(&out)?;
     let images = load_images(&f.images)?;
-    let model = f.load_model()?;
+    let model = f.load_model()?.with_backend(backend)?;
     let mut exp =
         Experiment::new(model, design)?.with_taps(f.taps.as_deref().unwrap_or("default"))?.with_analysis(analysis);
     if let Some(sel) = &f.per_position {
@@ -208,45 +231,70 @@ fn execute(f: ExperimentFile, quiet: bool, with_report: bool) -> Result<()> {
     let units: usize = exp.taps.iter().map(|t| t.units()).sum();
     if !quiet {
         eprintln!(
-            "freqtag: {} on {} image(s): {} taps ({} units), {} frames per image (period {} of {} frames)",
+            "freqtag: {} on {} image(s): {} taps ({} units), {} frames per image (period {} of {} frames); engine {}",
             exp.model.name,
             images.len(),
             exp.taps.len(),
             units,
             per_image,
             exp.design.period_frames(),
-            exp.design.frames
+            exp.design.frames,
+            backend.describe()
         );
     }
     let bar = progress::bar(quiet, per_image * images.len(), "frames");
-    let results = exp.run(&images, &|n| bar.inc(n as u64))?;
-    bar.finish_and_clear();
-    let written = export::write_all(&results, &out)?;
-    let findings = report::findings(&results, 0.1);
-    let report_path = if with_report {
-        let figs = report::figures(&results, &findings)?;
-        let plots_dir = out.join("plots");
-        for (fig, _, _) in &figs.figures {
-            fig.save(&plots_dir)?;
+    let lattice = freqtag::Lattice::new(&exp.design, exp.analysis.max_order);
+    let mut summary = Summary::new(&exp.model.name, &exp.design, &exp.analysis, &lattice);
+    let context = Results {
+        model: exp.model.name.clone(),
+        design: exp.design.clone(),
+        analysis: exp.analysis.clone(),
+        lattice,
+        images: vec![],
+        seconds: 0.0,
+    };
+    // each image is summarised and handed to the writer thread as it
+    // finishes; none is kept
+    let mut writer = export::Writer::new(context, &out, outputs)?;
+    let done = exp.run_each(&images, &|n| bar.inc(n as u64), &mut |img| {
+        summary.add(&img);
+        if !quiet {
+            let top = img.top_classes.first().map(|(c, p)| format!("top-1 {c} ({p:.2})")).unwrap_or_default();
+            bar.suspend(|| eprintln!("  {:<24} {top}", img.image));
         }
-        Some(report::write_report(&results, &findings, &figs, &out)?)
+        writer.add(img)
+    })?;
+    bar.finish_and_clear();
+    summary.seconds = done.seconds;
+    let written = writer.finish(&summary)?;
+    let report = if opts.report {
+        let names: Vec<String> = written
+            .files
+            .iter()
+            .filter_map(|p| p.strip_prefix(&out).ok())
+            .filter(|p| p.components().count() == 1)
+            .map(|p| p.display().to_string())
+            .chain(images.first().map(|_| "spectra/<image>/…".to_string()))
+            .collect();
+        Some(report::write(&summary, &names, &out)?)
     } else {
         None
     };
     if !quiet {
-        for img in &results.images {
-            let top = img.top_classes.first().map(|(c, p)| format!("{c} ({p:.2})")).unwrap_or_default();
-            eprintln!("  {:<24} top-1 {top}", img.image);
+        if let Some((_, findings)) = &report {
+            eprintln!("{}", findings.summary());
         }
-        eprintln!("{}", findings.summary());
+        let bytes: u64 = written.files.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
         eprintln!(
-            "network: {:.1} frames/s; wall time {:.1} s",
-            results.frames_per_second(),
-            start.elapsed().as_secs_f64()
+            "network: {:.1} frames/s; wall time {:.1} s; {:.1} MB written ({})",
+            summary.frames_per_second(),
+            start.elapsed().as_secs_f64(),
+            bytes as f64 / 1e6,
+            written.files.len().to_string() + " files"
         );
     }
     println!("results in {}", written.dir.display());
-    if let Some(p) = report_path {
+    if let Some((p, _)) = report {
         println!("report: {}", p.display());
     }
     Ok(())

@@ -115,7 +115,11 @@ pub fn sweep(a: SweepArgs) -> Result<()> {
         }
         Progress::Point(p) => {
             let i = started.fetch_add(1, Ordering::Relaxed) + 1;
-            bar.println(format!("point {i}/{} (#{}): {}", todo.load(Ordering::Relaxed), p.index, p.describe()));
+            if !a.quiet {
+                bar.suspend(|| {
+                    eprintln!("point {i}/{} (#{}): {}", todo.load(Ordering::Relaxed), p.index, p.describe())
+                });
+            }
             bar.set_message(format!("point {i}/{} frames", todo.load(Ordering::Relaxed)));
         }
     })?;
