@@ -66,6 +66,31 @@ fn main() -> freqtag::Result<()> {
         }
     }
 
+    // per operator, one frame on one tract state (batch 1), after a warm-up
+    if backend == freqtag::probe::Backend::Tract {
+        for (label, taps) in [("no taps", &[][..]), ("82 taps", &exp.taps[..])] {
+            let p = model.probe(taps, 1)?;
+            let _ = p.op_profile(|i, b| stimulus.render(i, b))?;
+            let mut total: Vec<freqtag::model::engine::OpTime> = Vec::new();
+            let reps = 5;
+            for _ in 0..reps {
+                for o in p.op_profile(|i, b| stimulus.render(i, b))?.unwrap_or_default() {
+                    match total.iter_mut().find(|t| t.op == o.op) {
+                        Some(t) => t.seconds += o.seconds,
+                        None => total.push(o),
+                    }
+                }
+            }
+            total.sort_by(|a, b| b.seconds.total_cmp(&a.seconds));
+            let sum: f64 = total.iter().map(|o| o.seconds).sum::<f64>() / reps as f64;
+            println!("tract per operator, {label}, one frame on one core: {:.1} ms", 1000.0 * sum);
+            for o in total.iter().take(12) {
+                let ms = 1000.0 * o.seconds / reps as f64;
+                println!("  {:<28} {:>4} nodes {:>7.2} ms {:>5.1}%", o.op, o.calls, ms, 100.0 * ms / (1000.0 * sum));
+            }
+        }
+    }
+
     // the analysis stages alone, on one core
     let probe = model.probe(&exp.taps, 1)?;
     let acts = probe.run(frames, |i, b| stimulus.render(i, b), |_| {})?;
@@ -124,7 +149,7 @@ fn main() -> freqtag::Result<()> {
     let dir = std::env::temp_dir().join(format!("freqtag-profile-{}", std::process::id()));
     let t = Instant::now();
     freqtag::export::write_all(&results, &dir)?;
-    println!("export (tables + spectra .npy + spectra.parquet): {:.2} s", t.elapsed().as_secs_f64());
+    println!("export, default outputs (tables + amplitude .npy): {:.2} s", t.elapsed().as_secs_f64());
     let _ = std::fs::remove_dir_all(&dir);
     println!("load average after: {}", load_average());
     Ok(())

@@ -130,6 +130,28 @@ impl Probe {
     }
 }
 
+impl Probe {
+    /// Run the first batch of frames (`render` as in [`Probe::run`]) timing
+    /// every operator of the engine, where it can (tract; `None` for
+    /// onnxruntime, whose own profiler is the tool there): where the
+    /// network's time goes, per kind of operator, most first.
+    pub fn op_profile<R>(&self, render: R) -> Result<Option<Vec<super::engine::OpTime>>>
+    where
+        R: Fn(usize, &mut [f32]),
+    {
+        let per = self.input.channels * self.input.height * self.input.width;
+        let mut buf = vec![0f32; self.batch * per];
+        for j in 0..self.batch {
+            let slot = &mut buf[j * per..(j + 1) * per];
+            render(j, slot);
+            self.preprocess.normalise(slot, self.input.channels);
+        }
+        let shape = self.image_shape();
+        let mut session = self.net.session()?;
+        session.profile(&[Input { shape: &shape, data: &buf }])
+    }
+}
+
 /// Logits (the first output) of prepared images, `batch` images per run and
 /// batches in parallel; `extra` inputs (e.g. masks) are fed with every batch.
 /// Normalisation is applied here. One row per image.

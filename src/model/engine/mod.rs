@@ -178,11 +178,28 @@ pub(crate) trait Network: Send + Sync {
     fn reduced(&self, k: usize) -> bool;
 }
 
+/// Time spent in one kind of operator during a profiled run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpTime {
+    /// The engine's name for the operator (tract's op name, e.g. `Conv`,
+    /// `Clip`, `Add`).
+    pub op: String,
+    /// Nodes of this kind evaluated.
+    pub calls: usize,
+    /// Wall time inside them (s).
+    pub seconds: f64,
+}
+
 /// One worker's running state.
 pub(crate) trait Session {
     /// Run one batch (inputs in [`NetSpec`] order) and hand each output
     /// `(index, values)` to `take`, without copying it.
     fn run(&mut self, inputs: &[Input<'_>], take: &mut dyn FnMut(usize, &[f32]) -> Result<()>) -> Result<()>;
+    /// Run one batch timing every operator, where the engine can (tract):
+    /// the time per kind of operator, most first; `None` where it cannot.
+    fn profile(&mut self, _inputs: &[Input<'_>]) -> Result<Option<Vec<OpTime>>> {
+        Ok(None)
+    }
 }
 
 /// Compile `spec` on `backend`.

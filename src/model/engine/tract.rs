@@ -9,7 +9,7 @@ use std::sync::Arc;
 use tract_onnx::pb::ModelProto;
 use tract_onnx::prelude::*;
 
-use super::{Input, NetSpec, Network, Session};
+use super::{Input, NetSpec, Network, OpTime, Session};
 use crate::error::{Error, Result};
 use crate::model::card::InputSpec;
 use crate::model::taps::TapInfo;
@@ -106,6 +106,32 @@ impl Session for TractSession<'_> {
             }
         }
         Ok(())
+    }
+
+    fn profile(&mut self, inputs: &[Input<'_>]) -> Result<Option<Vec<OpTime>>> {
+        let tensors = inputs
+            .iter()
+            .map(|i| Tensor::from_shape(i.shape, i.data).map(TValue::from).map_err(|e| self.net.error(e)))
+            .collect::<Result<TVec<TValue>>>()?;
+        let mut times: Vec<OpTime> = Vec::new();
+        self.state
+            .run_plan_with_eval(tensors, |ctx, state, node, input| {
+                let t = std::time::Instant::now();
+                let out = tract_onnx::tract_core::plan::eval(ctx, state, node, input);
+                let name = node.op().name().to_string();
+                let seconds = t.elapsed().as_secs_f64();
+                match times.iter_mut().find(|o| o.op == name) {
+                    Some(o) => {
+                        o.calls += 1;
+                        o.seconds += seconds;
+                    }
+                    None => times.push(OpTime { op: name, calls: 1, seconds }),
+                }
+                out
+            })
+            .map_err(|e| self.net.error(e))?;
+        times.sort_by(|a, b| b.seconds.total_cmp(&a.seconds));
+        Ok(Some(times))
     }
 }
 
