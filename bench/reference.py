@@ -19,10 +19,14 @@ the n*f1 + m*f2 lattice (tagged response, IM response, the authors' mean
 neighbour-bin SNR). Results are saved as ``.npy`` spectra and ``.npz`` scores
 per point, like a user's script would.
 
+``--engine ort`` needs numpy, pillow, onnx and onnxruntime; ``--engine torch``
+needs torch and the two efficientnet packages instead of onnx/onnxruntime.
+
 Usage (see bench/README.md):
 
-    python bench/reference.py --engine torch --workload paper --images DIR --out OUT
-    python bench/reference.py --engine ort   --workload sweep --images DIR --out OUT
+    python bench/reference.py --engine ort --workload paper --images a.png b.jpg --out OUT
+    python bench/reference.py --engine ort --workload sweep --images DIR \
+        --freqs "6,7.5 7.5,6 5,8" --depths 0.25 --out OUT
 
 Prints one JSON line with the timings.
 """
@@ -220,33 +224,47 @@ PAPER = dict(parts="left-right", freqs=(6.0, 7.5), phases=(0.0, 0.0), fs=120.0, 
              mean=0.75, depth=0.25, modulation="multiplicative")
 
 
-def points(workload, images):
+def points(workload, images, freqs, depths):
     if workload == "paper":
         return [(img, dict(PAPER)) for img in images]
-    # the sweep of bench/sweep.toml: images x frequency pairs x depths
-    freqs = [(6.0, 7.5), (7.5, 6.0), (5.0, 8.0), (4.5, 6.0), (3.0, 4.5)]
-    depths = [0.25, 0.125]
+    # the sweep of bench/run.sh: images x frequency pairs x depths
     return [(img, dict(PAPER, freqs=f, depth=d)) for img, f, d in itertools.product(images, freqs, depths)]
+
+
+def image_files(specs):
+    """Files as given; folders expanded to their PNG/JPEG files (sorted)."""
+    out = []
+    for s in map(Path, specs):
+        if s.is_dir():
+            out += sorted(p for p in s.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
+        else:
+            out.append(s)
+    return out
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--engine", choices=["torch", "ort"], required=True)
     ap.add_argument("--workload", choices=["paper", "sweep"], default="paper")
-    ap.add_argument("--images", required=True, help="folder of PNG/JPEG images")
+    ap.add_argument("--images", required=True, nargs="+", help="image files or folders of PNG/JPEG images")
+    ap.add_argument("--freqs", default="6,7.5 7.5,6 5,8",
+                    help="sweep: frequency pairs in Hz, space-separated (default %(default)s)")
+    ap.add_argument("--depths", default="0.25", help="sweep: modulation depths, space-separated (default %(default)s)")
     ap.add_argument("--limit", type=int, default=0, help="use only the first N images")
     ap.add_argument("--out", required=True)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=16)
     a = ap.parse_args()
 
-    files = sorted(p for p in Path(a.images).iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
+    files = image_files(a.images)
     if a.limit:
         files = files[: a.limit]
     t0 = time.perf_counter()
     engine = TorchHooks(a.threads, a.batch) if a.engine == "torch" else OrtTaps(a.threads, a.batch)
     setup = time.perf_counter() - t0
-    pts = points(a.workload, files)
+    freqs = [tuple(float(v) for v in pair.split(",")) for pair in a.freqs.split()]
+    depths = [float(v) for v in a.depths.split()]
+    pts = points(a.workload, files, freqs, depths)
     net = ana = 0.0
     n_frames = 0
     units = 0
@@ -258,7 +276,7 @@ def main():
         acts = engine.run(x)
         n1 = time.perf_counter()
         spectra, scores = analyse(acts, design)
-        save(Path(a.out) / f"point{i:03d}", spectra, scores)
+        save(Path(a.out) / f"point{i:03d}-{path.stem}", spectra, scores)
         p1 = time.perf_counter()
         net += n1 - n0
         ana += p1 - n1
@@ -267,10 +285,10 @@ def main():
         per_point.append(p1 - p0)
     total = time.perf_counter() - t0
     print(json.dumps({
-        "engine": a.engine, "workload": a.workload, "points": len(pts), "taps": len(acts), "units": units,
+        "engine": a.engine, "workload": a.workload, "points": len(pts), "images": len(files), "taps": len(acts), "units": units,
         "frames": n_frames, "batch": a.batch, "threads": a.threads,
         "setup_s": setup, "network_s": net, "analysis_s": ana, "total_s": total,
-        "frames_per_s": n_frames / net, "per_point_s": sum(per_point) / len(per_point),
+        "frames_per_s": n_frames / net, "per_point_s": sum(per_point) / len(per_point), "point_s": per_point,
         "load_average": os.getloadavg(),
     }))
 
