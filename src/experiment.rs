@@ -106,6 +106,8 @@ pub struct Results {
     pub images: Vec<ImageResult>,
     /// Total wall time (s).
     pub seconds: f64,
+    /// The engine that ran the network ([`crate::model::Backend::describe`]).
+    pub engine: String,
 }
 
 impl Results {
@@ -129,6 +131,7 @@ impl Results {
             lattice: self.lattice.clone(),
             images: vec![],
             seconds: self.seconds,
+            engine: self.engine.clone(),
         }
     }
 
@@ -283,18 +286,27 @@ impl Experiment {
         }
         let start = Instant::now();
         let (probe, classifier) = (&compiled.probe, &compiled.classifier);
-        let lattice = Lattice::new(&self.design, self.analysis.max_order);
+        let mut results = self.context();
         for (i, image) in images.iter().enumerate() {
-            each(self.run_image(probe, classifier, &lattice, image, first_index + i as u64, progress)?)?;
+            each(self.run_image(probe, classifier, &results.lattice, image, first_index + i as u64, progress)?)?;
         }
-        Ok(Results {
+        results.seconds = start.elapsed().as_secs_f64();
+        Ok(results)
+    }
+
+    /// The results of this experiment before any image has run: model,
+    /// design, analysis, lattice and engine, no images (what summaries and
+    /// writers that stream start from).
+    pub fn context(&self) -> Results {
+        Results {
             model: self.model.name.clone(),
             design: self.design.clone(),
             analysis: self.analysis.clone(),
-            lattice,
+            lattice: Lattice::new(&self.design, self.analysis.max_order),
             images: vec![],
-            seconds: start.elapsed().as_secs_f64(),
-        })
+            seconds: 0.0,
+            engine: self.model.backend().describe(),
+        }
     }
 
     fn run_image(

@@ -138,28 +138,31 @@ pub struct Summary {
     pub top_units: Vec<(NotableUnit, Spectrum)>,
     /// Total wall time (s), set by the caller when the run ends.
     pub seconds: f64,
+    /// The engine that ran the network.
+    pub engine: String,
 }
 
 impl Summary {
-    /// An empty summary for an experiment with this model, design, analysis
-    /// and lattice.
-    pub fn new(model: &str, design: &Design, analysis: &Analysis, lattice: &Lattice) -> Summary {
+    /// An empty summary for an experiment (`context`: its results before
+    /// any image, [`crate::Experiment::context`]; images there are ignored).
+    pub fn new(context: &Results) -> Summary {
         Summary {
-            model: model.to_string(),
-            design: design.clone(),
-            analysis: analysis.clone(),
-            lattice: lattice.clone(),
+            model: context.model.clone(),
+            design: context.design.clone(),
+            analysis: context.analysis.clone(),
+            lattice: context.lattice.clone(),
             taps: vec![],
             images: vec![],
             first_image: None,
             top_units: vec![],
             seconds: 0.0,
+            engine: context.engine.clone(),
         }
     }
 
     /// The summary of whole results.
     pub fn of(results: &Results) -> Summary {
-        let mut s = Summary::new(&results.model, &results.design, &results.analysis, &results.lattice);
+        let mut s = Summary::new(results);
         for img in &results.images {
             s.add(img);
         }

@@ -124,6 +124,7 @@ pub fn design_json_of(summary: &Summary) -> serde_json::Value {
         "lattice": summary.lattice,
         "images": summary.images.iter().map(|i| json!({"name": i.image, "frames_run": i.frames_run, "network_seconds": i.network_seconds, "top_classes": i.top_classes})).collect::<Vec<_>>(),
         "taps": taps,
+        "engine": summary.engine,
         "seconds": summary.seconds,
     })
 }
@@ -337,7 +338,7 @@ pub fn write_all(results: &Results, dir: &Path) -> Result<Written> {
 pub fn write_with(results: &Results, dir: &Path, outputs: &Outputs) -> Result<Written> {
     let ctx = results.context();
     let mut w = Writer::new(ctx, dir, outputs.clone())?;
-    let mut summary = Summary::new(&results.model, &results.design, &results.analysis, &results.lattice);
+    let mut summary = Summary::new(results);
     for img in &results.images {
         summary.add(img);
         w.add(img.clone())?;
@@ -366,8 +367,9 @@ impl Writer {
     pub fn new(ctx: Results, dir: &Path, outputs: Outputs) -> Result<Writer> {
         prepare_dir(dir)?;
         let ctx = Arc::new(ctx);
-        // one image waits while one is written: memory stays at ~3 images
-        let (tx, rx) = std::sync::mpsc::sync_channel::<ImageResult>(1);
+        // a rendezvous: the next image runs while this one is written, and
+        // no third image waits, so memory holds two images' results at most
+        let (tx, rx) = std::sync::mpsc::sync_channel::<ImageResult>(0);
         let (c, d, o) = (ctx.clone(), dir.to_path_buf(), outputs.clone());
         let worker = std::thread::Builder::new()
             .name("freqtag-writer".into())

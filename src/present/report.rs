@@ -130,9 +130,10 @@ code{{background:#f4f4f4;padding:1px 4px}}</style></head><body>",
     let _ = write!(
         h,
         "<p>Spectra: single-sided amplitude in activation units (a sinusoid of amplitude A reads A), one unit = one channel's spatial mean. \
-Lattice up to order {}; SNR columns use the <code>{}</code> neighbour preset. Network: {:.1} frames/s; total {:.1} s.</p>",
+Lattice up to order {}; SNR columns use the <code>{}</code> neighbour preset (NaN without injected noise). Network: {}, {:.1} frames/s; total {:.1} s.</p>",
         results.analysis.max_order,
         results.analysis.preset.name(),
+        esc(&results.engine),
         results.frames_per_second(),
         results.seconds
     );

@@ -11,7 +11,7 @@ use freqtag::config::{load_images, AnalysisConfig, DesignConfig, ExperimentFile}
 use freqtag::export::Outputs;
 use freqtag::model::Backend;
 use freqtag::summary::Summary;
-use freqtag::{export, report, Error, Experiment, Model, Result, Results};
+use freqtag::{export, report, Error, Experiment, Model, Result};
 
 #[derive(Args)]
 pub struct RunArgs {
@@ -243,16 +243,8 @@ fn execute(f: ExperimentFile, opts: &Options) -> Result<()> {
         );
     }
     let bar = progress::bar(quiet, per_image * images.len(), "frames");
-    let lattice = freqtag::Lattice::new(&exp.design, exp.analysis.max_order);
-    let mut summary = Summary::new(&exp.model.name, &exp.design, &exp.analysis, &lattice);
-    let context = Results {
-        model: exp.model.name.clone(),
-        design: exp.design.clone(),
-        analysis: exp.analysis.clone(),
-        lattice,
-        images: vec![],
-        seconds: 0.0,
-    };
+    let context = exp.context();
+    let mut summary = Summary::new(&context);
     // each image is summarised and handed to the writer thread as it
     // finishes; none is kept
     let mut writer = export::Writer::new(context, &out, outputs)?;
