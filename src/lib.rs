@@ -27,6 +27,7 @@
 //! | notebook | [`notebook`] | inline display in evcxr Jupyter notebooks |
 //! | sweep | [`sweep`] | grids of models × taps × images × designs → per-point Parquet partitions (resumable, sharded) |
 //! | ablation | [`ablation`] | model + taps + tagging results + held-out images → ablated ONNX and masks, unit rankings, deletion curves, areas |
+//! | stats | [`stats`] | shared statistics (e.g. the mean of the finite values) |
 //!
 //! ## Conventions (see `METHOD.md` in the shared docs)
 //!
@@ -61,6 +62,7 @@ pub mod model;
 pub mod pattern;
 pub mod present;
 pub mod spectrum;
+pub mod stats;
 pub mod stimulus;
 pub mod sweep;
 
