@@ -26,7 +26,8 @@
 //! | report | [`report`] | results + figures → self-contained `report.html` |
 //! | notebook | [`notebook`] | inline display in evcxr Jupyter notebooks |
 //! | sweep | [`sweep`] | grids of models × taps × images × designs → per-point Parquet partitions (resumable, sharded) |
-//! | ablation | [`ablation`] | model + taps + tagging results + held-out images → ablated ONNX and masks, unit rankings, deletion curves, areas |
+//! | ablation | [`ablation`] | model + taps + tagging results + held-out images → ablated ONNX and masks, unit rankings, deletion curves, areas; its figures in [`present::ablation`] |
+//! | stats | [`stats`] | shared statistics (e.g. the mean of the finite values) |
 //!
 //! ## Conventions (see `METHOD.md` in the shared docs)
 //!
@@ -61,6 +62,7 @@ pub mod model;
 pub mod pattern;
 pub mod present;
 pub mod spectrum;
+pub mod stats;
 pub mod stimulus;
 pub mod summary;
 pub mod sweep;

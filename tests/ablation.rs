@@ -1,4 +1,4 @@
-//! Ablation, rankings and deletion curves (src/ablation.rs) against truths
+//! Ablation, rankings and deletion curves (src/ablation/) against truths
 //! computed here by hand: the silenced unit reads exactly zero and the
 //! logits move by exactly its share of the classifier; weight norms and
 //! activation statistics from a convolution written out in the test; the
@@ -410,7 +410,7 @@ fn a_small_mnist_study_ranks_measures_and_writes_everything() {
     }
     let rankings = freqtag::export::read_parquet(&dir.path().join("rankings.parquet")).unwrap();
     assert_eq!(rankings.height(), 9 * 480);
-    let figs = study.figures().unwrap();
+    let figs = freqtag::present::ablation::figures(&study).unwrap();
     assert_eq!(figs.len(), 2 * 2, "accuracy and KL for two scopes");
     let report = freqtag::report::write_ablation_report(&study, &figs, dir.path()).unwrap();
     let html = std::fs::read_to_string(report).unwrap();

@@ -32,6 +32,10 @@ use crate::spectrum::Spectrum;
 use crate::stimulus::Stimulus;
 use crate::summary::Summary;
 
+/// Moved to [`crate::stats`]; kept here so `freqtag::plots::mean_finite` still works.
+#[doc(no_inline)]
+pub use crate::stats::mean_finite;
+
 static FONT: &[u8] = include_bytes!("../../data/fonts/DejaVuSans.ttf");
 static REGISTER: Once = Once::new();
 
@@ -689,16 +693,6 @@ pub fn unit_component_heatmap(results: &Results, tap: &str, max_order: u32) -> R
     };
     let h = (units as u32 + 260).clamp(480, 1400);
     render("unit_component_heatmap", &plot, (1000, h))
-}
-
-/// Mean of the finite values (NaN if none).
-pub fn mean_finite(it: impl Iterator<Item = f64>) -> f64 {
-    let (s, n) = it.filter(|v| v.is_finite()).fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
-    if n == 0 {
-        f64::NAN
-    } else {
-        s / n as f64
-    }
 }
 
 /// α(t) of every part over the window.

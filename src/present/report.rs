@@ -3,10 +3,12 @@
 //! In: a [`Summary`] (from [`Summary::of`] whole results, or accumulated
 //! image by image). Out: `report.html` — one file stating the [`Findings`]
 //! with every figure embedded (inline SVG, PNG as `data:` URIs), readable in
-//! any browser without a server — and the figures as files under `plots/`.
+//! any browser without a server — and the figures as files under `plots/`
+//! ([`write`]). For an ablation study ([`crate::ablation::Study`]):
+//! [`write_ablation`], its figures under `plots/` and a `report.html` of its own.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::Result;
 use crate::export::write_bytes;
@@ -315,4 +317,20 @@ td,th{{border:1px solid #ccc;padding:3px 7px}}th{{background:#f2f2f2}}figcaption
     let path = dir.join("report.html");
     write_bytes(&path, h.as_bytes())?;
     Ok(path)
+}
+
+/// The ablation study's presentation, written into `dir`: its figures
+/// ([`crate::present::ablation::figures`]) as SVG and PNG under `dir/plots/`
+/// and the stand-alone `report.html` that embeds them
+/// ([`write_ablation_report`]). Returns the plots folder and the report. The
+/// study's tables, `study.json` and `summary.md` are
+/// [`Study::write`](crate::ablation::Study::write)'s.
+pub fn write_ablation(study: &crate::ablation::Study, dir: &Path) -> Result<Vec<PathBuf>> {
+    let figures = crate::present::ablation::figures(study)?;
+    let plots_dir = dir.join("plots");
+    for (fig, _) in &figures {
+        fig.save(&plots_dir)?;
+    }
+    let report = write_ablation_report(study, &figures, dir)?;
+    Ok(vec![plots_dir, report])
 }

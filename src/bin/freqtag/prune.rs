@@ -2,7 +2,7 @@
 //! card and the masks) and `freqtag prune` (rank units by the freqtag scores
 //! and the baselines, deletion curves, tables, plots, report).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -10,12 +10,10 @@ use clap::Args;
 
 use crate::progress;
 
-use freqtag::ablation::{
-    self, Ablation, Criterion, CurvePlan, EvalSet, Mode, Stage, StudyConfig, TapUnits, PHOTO_VARIANTS,
-};
+use freqtag::ablation::{self, Ablation, Criterion, CurvePlan, Dataset, Mode, Stage, StudyConfig, TapUnits};
 use freqtag::config::load_images;
 use freqtag::experiment::top_k;
-use freqtag::{export, report, Design, Error, Image, Model, Result};
+use freqtag::{export, report, Design, Error, Model, Result};
 
 #[derive(Args)]
 pub struct AblateArgs {
@@ -157,11 +155,6 @@ pub struct PruneArgs {
     quiet: bool,
 }
 
-enum Dataset {
-    Digits,
-    Photos,
-}
-
 pub fn prune(a: PruneArgs) -> Result<()> {
     let start = Instant::now();
     // everything a user can get wrong is checked before the network runs
@@ -193,16 +186,10 @@ pub fn prune(a: PruneArgs) -> Result<()> {
             })
             .collect::<Result<_>>()?,
     };
-    let dataset = match a.dataset.as_str() {
-        "auto" if model.input.channels == 1 => Dataset::Digits,
-        "auto" | "photos" => Dataset::Photos,
-        "digits" => Dataset::Digits,
-        other => return Err(Error::Config(format!("dataset '{other}' is not known; use auto, digits or photos"))),
-    };
     let data = freqtag::data_dir();
-    let (rank_images, eval) = match dataset {
-        Dataset::Digits => digits(&model, &data, a.rank_digits)?,
-        Dataset::Photos => photos(&model, &data, &a.rank_photos, a.eval_photos.as_deref(), &a.variants)?,
+    let (rank_images, eval) = match Dataset::choose(&a.dataset, &model)? {
+        Dataset::Digits => ablation::digit_sets(&model, &data, a.rank_digits, None)?,
+        Dataset::Photos => ablation::photo_sets(&model, &data, &a.rank_photos, a.eval_photos.as_deref(), &a.variants)?,
     };
     let batch = a.batch.max(1);
     let plan = CurvePlan { layer: a.layer_sparsities.clone(), network: a.sparsities.clone(), per_tap };
@@ -253,13 +240,7 @@ pub fn prune(a: PruneArgs) -> Result<()> {
     let study = ablation::run_study(&model, &cfg, &rank_images, eval, &progress)?;
     bar.finish_and_clear();
     let mut files = study.write(&a.out)?;
-    let figures = study.figures()?;
-    let plots_dir = a.out.join("plots");
-    for (fig, _) in &figures {
-        fig.save(&plots_dir)?;
-    }
-    files.push(plots_dir);
-    files.push(report::write_ablation_report(&study, &figures, &a.out)?);
+    files.extend(report::write_ablation(&study, &a.out)?);
     if !a.quiet {
         eprintln!("{}", study.markdown());
         eprintln!("wall time {:.1} s", start.elapsed().as_secs_f64());
@@ -268,69 +249,4 @@ pub fn prune(a: PruneArgs) -> Result<()> {
         println!("{}", f.display());
     }
     Ok(())
-}
-
-/// The first `n_rank` labelled digits rank; the others evaluate.
-fn digits(model: &Model, data: &Path, n_rank: usize) -> Result<(Vec<Image>, EvalSet)> {
-    let (images, labels) = ablation::load_digits(data)?;
-    if n_rank == 0 || n_rank >= images.len() {
-        return Err(Error::Config(format!("--rank-digits must be 1 to {}, got {n_rank}", images.len() - 1)));
-    }
-    let description = format!(
-        "scikit-learn digits {}–{} as 28×28 MNIST inputs, labelled ({} of the 1797; the first {n_rank} rank the units)",
-        n_rank,
-        images.len() - 1,
-        images.len() - n_rank
-    );
-    let eval = EvalSet::new(model, description, &images[n_rank..], Some(labels[n_rank..].to_vec()))?;
-    Ok((images[..n_rank].to_vec(), eval))
-}
-
-/// Ranking photos by name; evaluation photos (the others by default) in
-/// every variant.
-fn photos(
-    model: &Model,
-    data: &Path,
-    rank: &[String],
-    eval: Option<&[String]>,
-    variants: &[String],
-) -> Result<(Vec<Image>, EvalSet)> {
-    for v in variants {
-        if !PHOTO_VARIANTS.contains(&v.as_str()) {
-            return Err(Error::Config(format!("photo variant '{v}' is not known; use {}", PHOTO_VARIANTS.join(", "))));
-        }
-    }
-    let folder = data.join("images");
-    let all = load_images(&[folder.to_string_lossy().into_owned()])?;
-    let names: Vec<&str> = all.iter().map(|i| i.name.as_str()).collect();
-    let find = |n: &String| {
-        all.iter().find(|i| i.name == *n).cloned().ok_or_else(|| {
-            Error::Config(format!("no photo '{n}' in {}; there are {}", folder.display(), names.join(", ")))
-        })
-    };
-    let rank_images = rank.iter().map(find).collect::<Result<Vec<_>>>()?;
-    let eval_photos: Vec<Image> = match eval {
-        Some(list) => list.iter().map(find).collect::<Result<_>>()?,
-        None => all.iter().filter(|i| !rank.contains(&i.name)).cloned().collect(),
-    };
-    if let Some(both) = eval_photos.iter().find(|i| rank.contains(&i.name)) {
-        return Err(Error::Config(format!("photo '{}' cannot both rank and evaluate", both.name)));
-    }
-    if rank_images.is_empty() || eval_photos.is_empty() {
-        return Err(Error::Config("photos: both the ranking and the evaluation set need at least one photo".into()));
-    }
-    let mut images = Vec::new();
-    for p in &eval_photos {
-        for v in variants {
-            images.push(ablation::photo_variant(p, v)?);
-        }
-    }
-    let description = format!(
-        "{} shipped photos ({}) × {} variants ({}), no labels: top-1 agreement and KL against the unablated network",
-        eval_photos.len(),
-        eval_photos.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", "),
-        variants.len(),
-        variants.join(", ")
-    );
-    Ok((rank_images, EvalSet::new(model, description, &images, None)?))
 }

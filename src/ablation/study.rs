@@ -1,0 +1,292 @@
+//! The study as a whole: rank, measure, summarise, write.
+//!
+//! In: a [`Model`], a [`StudyConfig`] (taps, tagging design, criteria,
+//! seeds, curve plan), the ranking images and an [`EvalSet`]. Out: a
+//! [`Study`] — every ranking, curve point, area, summary row and the
+//! verdict, with its set-up and timings — and its files ([`Study::write`]:
+//! the Parquet tables, `study.json`, `summary.md`). Its figures and HTML
+//! report are presentation: `crate::present::ablation` and
+//! `crate::report::write_ablation`.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde_json::json;
+
+use super::curves::{areas, deletion_curves, summarise, verdict, Area, AreaSummary, CurvePlan, CurvePoint};
+use super::edit::write_json;
+use super::evaluate::{Damage, EvalSet, Evaluator};
+use super::graph::check_distinct_units;
+use super::rank::{
+    activation_rankings, activation_stats, l1_ranking, random_ranking, tagging_experiment, tagging_rankings, Criterion,
+    Ranking,
+};
+use super::tables::{areas_table, curves_table, rankings_table, summary_table};
+use crate::error::{Error, Result};
+use crate::export::{write_bytes, write_parquet};
+use crate::images::Image;
+use crate::model::{Model, TapInfo};
+use crate::stimulus::Design;
+
+/// Everything `freqtag prune` measured, with its set-up.
+#[derive(Clone, Debug)]
+pub struct Study {
+    /// Model name.
+    pub model: String,
+    /// The ranked taps.
+    pub taps: Vec<TapInfo>,
+    /// The tagging design behind the freqtag rankings (None: none ranked).
+    pub design: Option<Design>,
+    /// Names of the ranking images.
+    pub rank_images: Vec<String>,
+    /// What the evaluation images are.
+    pub eval_description: String,
+    /// Number of evaluation images.
+    pub eval_images: usize,
+    /// Whether they have labels.
+    pub labelled: bool,
+    /// The unablated network on them.
+    pub base: Damage,
+    /// Random seeds.
+    pub seeds: Vec<u64>,
+    /// Tie-break seed.
+    pub tie_seed: u64,
+    /// Where the curves were measured.
+    pub plan: CurvePlan,
+    /// The rankings.
+    pub rankings: Vec<Ranking>,
+    /// Every curve point.
+    pub points: Vec<CurvePoint>,
+    /// Areas under the curves.
+    pub areas: Vec<Area>,
+    /// Areas with seeds collapsed.
+    pub summary: Vec<AreaSummary>,
+    /// The plain statement, one sentence group per scope.
+    pub verdict: Vec<String>,
+    /// Wall time per stage, seconds.
+    pub timings: Vec<(String, f64)>,
+}
+
+/// What a study needs besides the model and images.
+#[derive(Clone, Debug)]
+pub struct StudyConfig {
+    /// The taps whose channels are the units.
+    pub taps: Vec<TapInfo>,
+    /// Tagging design for the freqtag criteria.
+    pub design: Design,
+    /// Criteria to rank by ([`Criterion::Random`] once per seed).
+    pub criteria: Vec<Criterion>,
+    /// Random seeds.
+    pub seeds: Vec<u64>,
+    /// Tie-break seed.
+    pub tie_seed: u64,
+    /// Where to measure.
+    pub plan: CurvePlan,
+    /// Images per network run in the evaluation.
+    pub batch: usize,
+}
+
+/// The stages of [`run_study`], for progress reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// The tagging experiment (count: frames).
+    Tagging,
+    /// Activation statistics (count: images).
+    Activations,
+    /// Deletion curves (count: network evaluations).
+    Curves,
+}
+
+/// Rank the units of `cfg.taps` on `rank_images` by every criterion and
+/// measure the deletion curves on `eval` (images the ranking never saw).
+/// `progress(stage, n)` reports work done.
+pub fn run_study(
+    model: &Model,
+    cfg: &StudyConfig,
+    rank_images: &[Image],
+    eval: EvalSet,
+    progress: &(dyn Fn(Stage, usize) + Sync),
+) -> Result<Study> {
+    if cfg.taps.is_empty() {
+        return Err(Error::Config("no taps to rank".into()));
+    }
+    if cfg.criteria.is_empty() {
+        return Err(Error::Config("no ranking criteria".into()));
+    }
+    if cfg.criteria.contains(&Criterion::Random) && cfg.seeds.is_empty() {
+        return Err(Error::Config("random rankings need at least one seed".into()));
+    }
+    check_distinct_units(model, &cfg.taps)?;
+    let rank_names: HashSet<&str> = rank_images.iter().map(|i| i.name.as_str()).collect();
+    if let Some(clash) = eval.images.iter().find(|i| rank_names.contains(i.name.as_str())) {
+        return Err(Error::Config(format!("image '{}' is used both to rank and to evaluate", clash.name)));
+    }
+    cfg.plan.validate(cfg.taps.len())?;
+    let taps = &cfg.taps;
+    let mut timings = Vec::new();
+    let mut rankings = Vec::new();
+    let mut clock = Instant::now();
+    let mut design = None;
+    if cfg.criteria.iter().any(|c| c.is_tagging()) {
+        let exp = tagging_experiment(model, taps, cfg.design.clone())?;
+        let results = exp.run(rank_images, &|n| progress(Stage::Tagging, n))?;
+        rankings.extend(tagging_rankings(&results, taps, &cfg.criteria, cfg.tie_seed)?);
+        design = Some(cfg.design.clone());
+        timings.push(("tagging".to_string(), clock.elapsed().as_secs_f64()));
+        clock = Instant::now();
+    }
+    if cfg.criteria.contains(&Criterion::L1) {
+        rankings.push(l1_ranking(model, taps, cfg.tie_seed)?);
+    }
+    if cfg.criteria.iter().any(|c| matches!(c, Criterion::Activation | Criterion::Apoz)) {
+        let stats = activation_stats(model, taps, rank_images, &|n| progress(Stage::Activations, n))?;
+        let (act, zeros) = activation_rankings(taps, stats, cfg.tie_seed)?;
+        if cfg.criteria.contains(&Criterion::Activation) {
+            rankings.push(act);
+        }
+        if cfg.criteria.contains(&Criterion::Apoz) {
+            rankings.push(zeros);
+        }
+    }
+    if cfg.criteria.contains(&Criterion::Random) {
+        for &s in &cfg.seeds {
+            rankings.push(random_ranking(taps, s)?);
+        }
+    }
+    timings.push(("baselines".to_string(), clock.elapsed().as_secs_f64()));
+    clock = Instant::now();
+    let evaluator = Evaluator::new(model, taps, eval, cfg.batch)?;
+    let points = deletion_curves(&evaluator, &rankings, &cfg.plan, &|| progress(Stage::Curves, 1))?;
+    timings.push(("curves".to_string(), clock.elapsed().as_secs_f64()));
+    let areas = areas(&points);
+    let summary = summarise(&areas);
+    let verdict = verdict(&summary);
+    let set = evaluator.set();
+    Ok(Study {
+        model: model.name.clone(),
+        taps: taps.clone(),
+        design,
+        rank_images: rank_images.iter().map(|i| i.name.clone()).collect(),
+        eval_description: set.description.clone(),
+        eval_images: set.images.len(),
+        labelled: set.labels.is_some(),
+        base: evaluator.base(),
+        seeds: cfg.seeds.clone(),
+        tie_seed: cfg.tie_seed,
+        plan: cfg.plan.clone(),
+        rankings,
+        points,
+        areas,
+        summary,
+        verdict,
+        timings,
+    })
+}
+
+impl Study {
+    /// The set-up, areas and verdict as JSON (`study.json`).
+    pub fn to_json(&self) -> serde_json::Value {
+        json!({
+            "freqtag_version": env!("CARGO_PKG_VERSION"),
+            "model": self.model,
+            "taps": self.taps.iter().map(|t| json!({"name": t.name, "op": t.op, "channels": t.channels(), "depth": t.depth})).collect::<Vec<_>>(),
+            "units": self.taps.iter().map(TapInfo::channels).sum::<usize>(),
+            "tagging_design": self.design,
+            "rank_images": self.rank_images,
+            "eval": {"description": self.eval_description, "images": self.eval_images, "labelled": self.labelled, "unablated": self.base},
+            "seeds": self.seeds,
+            "tie_seed": self.tie_seed,
+            "plan": self.plan,
+            "criteria": self.rankings.iter().filter(|r| r.seed.is_none_or(|s| Some(&s) == self.seeds.first())).map(|r| json!({"name": r.criterion.name(), "describe": r.criterion.describe()})).collect::<Vec<_>>(),
+            "auc_definition": "area under the metric-vs-sparsity curve (trapezoid, unablated point at sparsity 0 included) divided by the largest sparsity: the metric's mean over the range",
+            "summary": self.summary,
+            "verdict": self.verdict,
+            "timings_s": self.timings.iter().map(|(k, v)| json!({"stage": k, "seconds": v})).collect::<Vec<_>>(),
+        })
+    }
+
+    /// The set-up, the table of areas (mean ± sd over seeds) and the
+    /// verdict as Markdown (`summary.md`).
+    pub fn markdown(&self) -> String {
+        let units: usize = self.taps.iter().map(TapInfo::channels).sum();
+        let mut m = format!(
+            "# Deletion curves: {}\n\n- units: the channels of {} taps ({units} units)\n- ranking images ({}): {}\n- evaluation images ({}): {}\n",
+            self.model,
+            self.taps.len(),
+            self.rank_images.len(),
+            self.rank_images.join(", "),
+            self.eval_images,
+            self.eval_description
+        );
+        if let Some(d) = &self.design {
+            let noise = d
+                .noise
+                .map(|n| format!("pixel noise σ = {} (seed {})", n.sigma, n.seed))
+                .unwrap_or_else(|| "no noise".into());
+            m += &format!(
+                "- tagging design: {} at {} Hz, {} frames at {} frames/s, {noise}\n",
+                d.layout.name(),
+                d.frequencies().iter().map(|f| f.to_string()).collect::<Vec<_>>().join(" / "),
+                d.frames,
+                d.fs_hz
+            );
+        }
+        let acc = if self.labelled { format!("accuracy {:.4}", self.base.accuracy) } else { "no labels".into() };
+        m += &format!(
+            "- unablated: {acc}\n- random rankings: {} seeds; ties broken by seed {}\n- sparsities: network {:?}, per layer {:?}\n\n",
+            self.seeds.len(),
+            self.tie_seed,
+            self.plan.network,
+            self.plan.layer
+        );
+        m += "Area = the metric averaged over sparsity 0 … max (trapezoid rule). Top: most important units removed first; bottom: least important first; random: mean ± sd over seeds.\n\n";
+        m += "| scope | units | ranking | direction | area accuracy | area agreement | area KL (nats) |\n|---|---:|---|---|---:|---:|---:|\n";
+        for r in &self.summary {
+            m += &format!(
+                "| {} | {} | {} | {} | {} | {} | {} |\n",
+                r.scope,
+                r.units,
+                r.criterion.name(),
+                r.direction.name(),
+                r.accuracy.cell(r.curves),
+                r.agreement.cell(r.curves),
+                r.kl.cell(r.curves)
+            );
+        }
+        m += "\n";
+        for v in &self.verdict {
+            m += &format!("- {v}\n");
+        }
+        m += "\nwall time per stage: ";
+        m += &self.timings.iter().map(|(k, v)| format!("{k} {v:.1} s")).collect::<Vec<_>>().join(", ");
+        m.push('\n');
+        m
+    }
+
+    /// Write `rankings.parquet`, `curves.parquet`, `areas.parquet`,
+    /// `summary.parquet`, `study.json` and `summary.md` into `dir`. Returns
+    /// the files.
+    pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>> {
+        crate::export::prepare_dir(dir)?;
+        let meta = [("freqtag.study", self.to_json().to_string())];
+        let mut files = Vec::new();
+        for (name, mut df) in [
+            ("rankings.parquet", rankings_table(&self.rankings)?),
+            ("curves.parquet", curves_table(&self.points)?),
+            ("areas.parquet", areas_table(&self.areas)?),
+            ("summary.parquet", summary_table(&self.summary)?),
+        ] {
+            let p = dir.join(name);
+            write_parquet(&p, &mut df, &meta)?;
+            files.push(p);
+        }
+        let p = dir.join("study.json");
+        write_json(&p, &self.to_json())?;
+        files.push(p);
+        let p = dir.join("summary.md");
+        write_bytes(&p, self.markdown().as_bytes())?;
+        files.push(p);
+        Ok(files)
+    }
+}

@@ -1,0 +1,110 @@
+//! Figures of an ablation study ([`crate::ablation`]).
+//!
+//! In: a [`Study`]. Out: deletion-curve [`Figure`]s with captions
+//! ([`figures`]) — per scope and metric, top-k and bottom-k removal side by
+//! side, one line per ranking in its criterion's [`colour`], the random
+//! seeds as a grey band (min–max) around their mean. The HTML report that
+//! embeds them is [`crate::report::write_ablation`].
+
+use plotters::style::RGBColor;
+
+use crate::ablation::{Criterion, CurvePoint, Damage, Direction, Stat, Study, NETWORK};
+use crate::error::Result;
+use crate::model::file_stem;
+use crate::plots::{self, CurveBand, CurveLine, DeletionPlot, Figure};
+
+/// A fixed colour per criterion, the same in every figure.
+pub fn colour(c: Criterion) -> RGBColor {
+    match c {
+        Criterion::TaggedTotal => RGBColor(31, 119, 180),
+        Criterion::Im => RGBColor(214, 39, 40),
+        Criterion::Integration => RGBColor(148, 103, 189),
+        Criterion::AuthorsSnr => RGBColor(23, 190, 207),
+        Criterion::L1 => RGBColor(255, 127, 14),
+        Criterion::Activation => RGBColor(44, 160, 44),
+        Criterion::Apoz => RGBColor(140, 86, 75),
+        Criterion::Random => RGBColor(127, 127, 127),
+    }
+}
+
+/// Deletion-curve figures: per scope, the main metric (accuracy with
+/// labels, else agreement and KL), top-k and bottom-k panels side by
+/// side with every ranking, the random seeds as a band (min–max) around
+/// their mean. Returns (figure, caption).
+pub fn figures(study: &Study) -> Result<Vec<(Figure, String)>> {
+    let metrics: Vec<Metric> = if study.labelled {
+        vec![("accuracy", "accuracy", |d| d.accuracy), ("kl", "mean KL(unablated ‖ ablated) (nats)", |d| d.kl)]
+    } else {
+        vec![
+            ("agreement", "top-1 agreement with the unablated network", |d| d.agreement),
+            ("kl", "mean KL(unablated ‖ ablated) (nats)", |d| d.kl),
+        ]
+    };
+    let mut scopes: Vec<&str> = Vec::new();
+    for p in &study.points {
+        if !scopes.contains(&p.scope.as_str()) {
+            scopes.push(&p.scope);
+        }
+    }
+    let mut figs = Vec::new();
+    for scope in scopes {
+        let pts: Vec<&CurvePoint> = study.points.iter().filter(|p| p.scope == scope).collect();
+        for (key, y_desc, get) in &metrics {
+            let line = |c: Criterion, d: Direction| -> Option<CurveLine> {
+                let mut v: Vec<(f64, f64)> = pts
+                    .iter()
+                    .filter(|p| p.criterion == c && p.direction == d)
+                    .map(|p| (p.sparsity, get(&p.damage)))
+                    .collect();
+                v.sort_by(|a, b| a.0.total_cmp(&b.0));
+                (!v.is_empty()).then(|| CurveLine { label: c.name().to_string(), points: v, colour: colour(c) })
+            };
+            let panels: Vec<(String, Vec<CurveLine>)> = [
+                (Direction::Top, "remove top-ranked units first"),
+                (Direction::Bottom, "remove bottom-ranked units first"),
+            ]
+            .into_iter()
+            .map(|(d, title)| (title.to_string(), Criterion::ALL.iter().filter_map(|&c| line(c, d)).collect()))
+            .collect();
+            let band = random_band(&pts, *get);
+            let hi = pts.iter().map(|p| get(&p.damage)).filter(|v| v.is_finite()).fold(f64::NEG_INFINITY, f64::max);
+            let y_range = if *key == "kl" { (0.0, hi.max(1e-6) * 1.05) } else { (0.0, hi.max(1.0)) };
+            let title = format!("{} — {}", if scope == NETWORK { "network-wide" } else { scope }, study.model);
+            let plot = DeletionPlot { title, y_desc: y_desc.to_string(), panels, band, y_range };
+            let name = format!("deletion_{}_{}", file_stem(scope), key);
+            let caption = format!(
+                "{} of {} ({} units) against the share of units removed, {} evaluation images; grey band: random order, min–max over {} seeds",
+                y_desc,
+                if scope == NETWORK { "the whole network" } else { scope },
+                pts.first().map(|p| p.units).unwrap_or(0),
+                study.eval_images,
+                study.seeds.len()
+            );
+            figs.push((plots::deletion_curves(&name, &plot)?, caption));
+        }
+    }
+    Ok(figs)
+}
+
+/// A plotted metric: (file key, axis label, how to read it).
+type Metric = (&'static str, &'static str, fn(&Damage) -> f64);
+
+/// Mean and min–max over the random seeds at every sparsity.
+fn random_band(points: &[&CurvePoint], get: fn(&Damage) -> f64) -> Option<CurveBand> {
+    let random: Vec<&&CurvePoint> = points.iter().filter(|p| p.direction == Direction::Random).collect();
+    if random.is_empty() {
+        return None;
+    }
+    let mut xs: Vec<f64> = random.iter().map(|p| p.sparsity).collect();
+    xs.sort_by(|a, b| a.total_cmp(b));
+    xs.dedup();
+    let (mut lo, mut mean, mut hi) = (vec![], vec![], vec![]);
+    for &x in &xs {
+        let v: Vec<f64> = random.iter().filter(|p| p.sparsity == x).map(|p| get(&p.damage)).collect();
+        let s = Stat::of(&v);
+        lo.push(s.min);
+        mean.push(s.mean);
+        hi.push(s.max);
+    }
+    Some(CurveBand { label: "random (mean, min–max)".into(), x: xs, lo, mean, hi })
+}
