@@ -193,12 +193,15 @@ impl DesignConfig {
         let layout = match (&self.labels, &self.parts) {
             (Some(p), _) => PartLayout::from_label_image(p)?,
             (None, Some(p)) => PartLayout::parse(p)?,
-            (None, None) => PartLayout::LeftRight,
+            (None, None) => Design::paper().layout,
         };
-        let freqs = self.freqs.clone().unwrap_or_else(|| match layout.count() {
-            1 => vec![12.0],
-            _ => vec![6.0, 7.5],
-        });
+        // no default for more than two parts: the paper's two frequencies,
+        // which validation then refuses naming the part count
+        let freqs = self
+            .freqs
+            .clone()
+            .or_else(|| layout.default_frequencies())
+            .unwrap_or_else(|| Design::paper().frequencies());
         let mut d = Design::new(layout, &freqs);
         if let Some(fs) = self.fs {
             d = d.fs(fs);
