@@ -22,7 +22,7 @@ use crate::model::{Backend, Model};
 use crate::stimulus::{Design, Modulation, PartLayout};
 
 /// A sweep: the grid and the settings every point shares. Build it from a
-/// file ([`SweepFile::to_sweep`]) or in code, then [`Sweep::plan`] it.
+/// file ([`SweepFile::to_sweep`](super::SweepFile::to_sweep)) or in code, then [`Sweep::plan`] it.
 ///
 /// ```no_run
 /// use freqtag::sweep::{Shard, Sweep};
