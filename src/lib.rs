@@ -12,22 +12,23 @@
 //!
 //! | stage | module | in → out |
 //! |---|---|---|
-//! | images | [`images`] | PNG/JPEG/NumPy → float [`Image`] in [0, 1] |
+//! | images | [`images`], [`io::sources`] | PNG/JPEG/NumPy, folders, globs → float [`Image`] in [0, 1] |
 //! | stimulus | [`stimulus`] | [`Design`] + image → frames (t_i = i/fs) |
-//! | probe | [`probe`] | ONNX [`Model`] + taps + frames → activations `[frames, units]` |
+//! | model | [`model`] | ONNX [`Model`] + card, taps; a [`Probe`] runs frames on an engine (tract or onnxruntime, [`model::engine`]) → activations `[frames, units]` |
 //! | spectrum | [`spectrum`] | activations → one-sided amplitude/phase [`Spectrum`] |
 //! | components | [`components`] | design → the n·f1 + m·f2 [`Lattice`] |
 //! | metrics | [`metrics`] | spectrum + lattice → SNR, BCA, z, unit scores |
-//! | config | [`config`] | TOML experiment files, image lists → design, analysis, images |
-//! | experiment | [`experiment`] | all of the above over images → [`Results`] |
-//! | tables | [`tables`] | results → Polars DataFrames (long format) |
-//! | export | [`export`] | DataFrames → Parquet; spectra → `.npy` + JSON sidecar (atomic writes) |
-//! | plots | [`plots`] | results → SVG/PNG figures (plotters) |
-//! | report | [`report`] | results + figures → self-contained `report.html` |
-//! | notebook | [`notebook`] | inline display in evcxr Jupyter notebooks |
+//! | experiment | [`experiment`] | all of the above over images → [`Results`], whole or image by image |
+//! | summary | [`summary`] | image results → per-tap aggregates and [`summary::Findings`], memory flat in the images |
+//! | io | [`io::config`], [`io::tables`], [`io::export`] | experiment files; results → Polars DataFrames (long format) → Parquet, `.npy` + JSON sidecars (streamed, atomic) |
+//! | present | [`present::plots`], [`present::report`], [`present::notebook`] | figures (plotters SVG/PNG), the self-contained `report.html`, inline display in evcxr notebooks; depends on the rest, never the other way |
 //! | sweep | [`sweep`] | grids of models × taps × images × designs → per-point Parquet partitions (resumable, sharded) |
 //! | ablation | [`ablation`] | model + taps + tagging results + held-out images → ablated ONNX and masks, unit rankings, deletion curves, areas; its figures in [`present::ablation`] |
-//! | stats | [`stats`] | shared statistics (e.g. the mean of the finite values) |
+//! | stats, pattern | [`stats`], [`pattern`] | shared statistics; wildcards and closest-name suggestions |
+//!
+//! The modules of earlier releases keep their paths: `freqtag::probe` is
+//! [`model`], `freqtag::{config, tables, export}` are in [`io`],
+//! `freqtag::{plots, report, notebook}` in [`present`].
 //!
 //! ## Conventions (see `METHOD.md` in the shared docs)
 //!

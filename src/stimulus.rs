@@ -66,6 +66,11 @@ pub enum PartLayout {
     },
 }
 
+/// The paper's tag frequencies (Hz): 6 Hz on the left half, 7.5 Hz on the right.
+const PAPER_FREQUENCIES_HZ: [f64; 2] = [6.0, 7.5];
+/// The tag frequency of a single part when none is given (Hz).
+const SINGLE_PART_FREQUENCY_HZ: f64 = 12.0;
+
 impl PartLayout {
     /// Parse `whole`, `left-right`, `top-bottom`, `quadrants` or `grid:RxC`.
     pub fn parse(s: &str) -> Result<PartLayout> {
@@ -110,6 +115,17 @@ impl PartLayout {
             PartLayout::Quadrants => 4,
             PartLayout::Grid { rows, cols } => rows * cols,
             PartLayout::Labels { labels, .. } => labels.iter().copied().max().unwrap_or(0) as usize,
+        }
+    }
+
+    /// The tag frequencies (Hz) this layout gets when none are given: 12 Hz
+    /// for one part, the paper's 6 and 7.5 Hz for two ([`Design::paper`]);
+    /// `None` for any other count, whose frequencies must be given.
+    pub fn default_frequencies(&self) -> Option<Vec<f64>> {
+        match self.count() {
+            1 => Some(vec![SINGLE_PART_FREQUENCY_HZ]),
+            2 => Some(PAPER_FREQUENCIES_HZ.to_vec()),
+            _ => None,
         }
     }
 
@@ -319,7 +335,7 @@ impl Design {
     /// The paper's design: left/right halves at 6 and 7.5 Hz, 120 frames/s,
     /// 240 frames (2 s, 0.5 Hz bins), multiplicative α in [0.5, 1.0], φ = 0.
     pub fn paper() -> Design {
-        Design::new(PartLayout::LeftRight, &[6.0, 7.5])
+        Design::new(PartLayout::LeftRight, &PAPER_FREQUENCIES_HZ)
     }
 
     /// A design with the paper's rate, length and range on another layout

@@ -1,12 +1,14 @@
-//! Experiment files (TOML) and image lists.
+//! Experiment files (TOML).
 //!
 //! In: a TOML file or command-line values. Out: a validated [`Design`],
-//! [`Analysis`] options, the model path, tap selectors and images. Every key
-//! is optional; missing ones take the paper's values.
+//! [`Analysis`] options, the model path, tap selectors and image specs
+//! (expanded and decoded by [`load_images`], whose grammar lives in
+//! [`crate::io::sources`]). Every key is optional; missing ones take the
+//! paper's values.
 //!
 //! ```toml
 //! model  = "data/models/efficientnet_lite0.onnx"
-//! images = ["data/images/chelsea.png", "data/images/lfw_subset.npy:0-9"]
+//! images = ["data/images/chelsea.png", "data/images/c*.png", "data/images/lfw_subset.npy:0-9"]
 //! taps   = "default"            # or "conv", "act", "op:Clip", "/_blocks.*/Conv", ...
 //! per_position = "/_conv_stem/Conv"  # optional: keep every position of these taps as units
 //! out    = "out/my-run"
@@ -47,7 +49,9 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::experiment::Analysis;
-use crate::images::{is_image_file, load_npy_stack, Image, Preprocess};
+use crate::images::Preprocess;
+/// Image lists (files, folders, globs, `.npy` stacks): defined in [`crate::io::sources`].
+pub use crate::io::sources::load_images;
 use crate::metrics::SnrPreset;
 use crate::model::{InputSpec, Model};
 use crate::stimulus::{Design, Modulation, PartLayout};
@@ -127,7 +131,8 @@ pub struct InputConfig {
 pub struct ExperimentFile {
     /// Model (ONNX or card).
     pub model: Option<PathBuf>,
-    /// Images (files, folders, `.npy` stacks with optional `:A-B`).
+    /// Image specs: files, folders, globs (`*`, `?`, `**`), `.npy` stacks with
+    /// optional `:A-B` ([`crate::io::sources`]).
     #[serde(default)]
     pub images: Vec<String>,
     /// Tap selectors.
@@ -193,12 +198,15 @@ impl DesignConfig {
         let layout = match (&self.labels, &self.parts) {
             (Some(p), _) => PartLayout::from_label_image(p)?,
             (None, Some(p)) => PartLayout::parse(p)?,
-            (None, None) => PartLayout::LeftRight,
+            (None, None) => Design::paper().layout,
         };
-        let freqs = self.freqs.clone().unwrap_or_else(|| match layout.count() {
-            1 => vec![12.0],
-            _ => vec![6.0, 7.5],
-        });
+        // no default for more than two parts: the paper's two frequencies,
+        // which validation then refuses naming the part count
+        let freqs = self
+            .freqs
+            .clone()
+            .or_else(|| layout.default_frequencies())
+            .unwrap_or_else(|| Design::paper().frequencies());
         let mut d = Design::new(layout, &freqs);
         if let Some(fs) = self.fs {
             d = d.fs(fs);
@@ -255,59 +263,6 @@ impl AnalysisConfig {
     }
 }
 
-/// Load images from a list of specs: image files, folders (every PNG/JPEG
-/// inside, sorted), or `.npy` stacks of grey images with an optional
-/// `:A-B` index range (inclusive), e.g. `lfw_subset.npy:0-9`.
-pub fn load_images(specs: &[String]) -> Result<Vec<Image>> {
-    let mut out = Vec::new();
-    for spec in specs {
-        let (path, range) = match spec.rsplit_once(':') {
-            Some((p, r)) if p.ends_with(".npy") => (p, Some(parse_range(r, spec)?)),
-            _ => (spec.as_str(), None),
-        };
-        let p = Path::new(path);
-        if p.is_dir() {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(p)
-                .map_err(|e| Error::io("cannot list", p, e))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| is_image_file(f))
-                .collect();
-            files.sort();
-            if files.is_empty() {
-                return Err(Error::image(p, "folder has no PNG or JPEG images"));
-            }
-            for f in files {
-                out.push(Image::open(&f)?);
-            }
-        } else if path.ends_with(".npy") {
-            let stem = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-            let all = load_npy_stack(p, &stem)?;
-            let (a, b) = range.unwrap_or((0, all.len().saturating_sub(1)));
-            if b >= all.len() || a > b {
-                return Err(Error::image(p, format!("range {a}-{b} is outside 0-{}", all.len().saturating_sub(1))));
-            }
-            out.extend(all.into_iter().skip(a).take(b - a + 1));
-        } else {
-            out.push(Image::open(p)?);
-        }
-    }
-    if out.is_empty() {
-        return Err(Error::Config("no images given".into()));
-    }
-    Ok(out)
-}
-
-fn parse_range(r: &str, spec: &str) -> Result<(usize, usize)> {
-    let bad = || Error::Config(format!("bad index range in '{spec}'; use file.npy:A-B"));
-    match r.split_once('-') {
-        Some((a, b)) => Ok((a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?)),
-        None => {
-            let i = r.trim().parse().map_err(|_| bad())?;
-            Ok((i, i))
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,12 +282,5 @@ mod tests {
         assert!(f.design.to_design().unwrap_err().to_string().contains("off its bin"));
         let f: ExperimentFile = toml::from_str("[analysis]\npreset = \"nope\"\n").unwrap();
         assert!(f.analysis.to_analysis().is_err());
-    }
-
-    #[test]
-    fn ranges_parse() {
-        assert_eq!(parse_range("0-9", "x").unwrap(), (0, 9));
-        assert_eq!(parse_range("4", "x").unwrap(), (4, 4));
-        assert!(parse_range("a-b", "x").is_err());
     }
 }

@@ -1,7 +1,9 @@
-//! Files in and out: experiment files and image lists ([`config`]), the
-//! long-format Polars tables ([`tables`]) and the files written from them
-//! ([`export`]: Parquet, `.npy` + JSON sidecars, atomic writes).
+//! Files in and out: image lists ([`sources`]: the one grammar of image
+//! specs), experiment files ([`config`]), the long-format Polars tables
+//! ([`tables`]) and the files written from them ([`export`]: Parquet, `.npy`
+//! + JSON sidecars, atomic writes).
 
 pub mod config;
 pub mod export;
+pub mod sources;
 pub mod tables;

@@ -153,6 +153,10 @@ pub struct PruneArgs {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Engine for the tagging runs and the ablated evaluations: tract, ort
+    /// (onnxruntime) or auto (onnxruntime when its library is found).
+    #[arg(long, default_value = "auto")]
+    backend: String,
 }
 
 pub fn prune(a: PruneArgs) -> Result<()> {
@@ -168,7 +172,7 @@ pub fn prune(a: PruneArgs) -> Result<()> {
     let design = if a.noise > 0.0 { Design::paper().noise(a.noise, a.seed) } else { Design::paper() };
     design.validate()?;
     export::prepare_dir(&a.out)?;
-    let model = Model::load(&a.model)?;
+    let model = Model::load(&a.model)?.with_backend(freqtag::model::Backend::parse(&a.backend)?)?;
     let taps = model.select_taps(&a.taps)?;
     let per_tap: Vec<usize> = match a.per_layer.trim() {
         "none" => vec![],
@@ -208,7 +212,7 @@ pub fn prune(a: PruneArgs) -> Result<()> {
     let evaluations = cfg.plan.evaluations(&criteria, cfg.seeds.len());
     if !a.quiet {
         eprintln!(
-            "freqtag prune: {} — {} taps ({units} units); ranking on {} image(s), evaluating on {} ({}); {} criteria, {} random seeds; {} network evaluations",
+            "freqtag prune: {} — {} taps ({units} units); ranking on {} image(s), evaluating on {} ({}); {} criteria, {} random seeds; {} network evaluations; engine {}",
             model.name,
             cfg.taps.len(),
             rank_images.len(),
@@ -216,7 +220,8 @@ pub fn prune(a: PruneArgs) -> Result<()> {
             eval.description,
             criteria.len(),
             cfg.seeds.len(),
-            evaluations
+            evaluations,
+            model.backend().describe()
         );
     }
     let bar = progress::bar(a.quiet, frames.max(1), "tagging frames");

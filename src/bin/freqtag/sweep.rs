@@ -1,7 +1,6 @@
 //! `freqtag sweep FILE [--shard i/n]` and `freqtag sweep merge`.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::{Args, Subcommand};
 
@@ -16,16 +15,20 @@ pub struct SweepArgs {
     #[command(subcommand)]
     command: Option<SweepCommand>,
     /// Sweep file (TOML): grids over models, taps, images, parts, freqs,
-    /// depth, phases, modulation, noise (keys in `src/sweep.rs`).
+    /// depth, phases, modulation, noise (keys in `src/sweep/file.rs`).
     config: Option<PathBuf>,
     /// Output folder (overrides `out =` in the file).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Run shard i of n (the i-th of n runs of points with equal work), e.g.
-    /// `--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT`.
+    /// Run shard i of n (the i-th of n runs of points with equal work). n
+    /// must stay the same for the whole sweep: on Slurm use
+    /// scripts/cluster/slurm-sweep.sbatch, which records it at the first
+    /// submission (not the size of a resubmitted array).
     #[arg(long, default_value = "0/1")]
     shard: String,
-    /// Inference backend: tract (default) or ort (needs the `ort` feature).
+    /// Engine: tract (the default for sweeps, so every shard of a sweep runs
+    /// on the same engine), ort (onnxruntime) or auto (onnxruntime when its
+    /// library is found).
     #[arg(long)]
     backend: Option<String>,
     /// Frames per network run (a speed knob; results do not depend on it).
@@ -56,7 +59,7 @@ enum SweepCommand {
 pub fn sweep(a: SweepArgs) -> Result<()> {
     if let Some(SweepCommand::Merge { out, inputs }) = a.command {
         let s = merge(&inputs, &out)?;
-        let missing = s.grid_points.saturating_sub(s.points);
+        let missing = s.unfinished();
         eprintln!(
             "merged {} point(s) ({} files copied) into {}{}",
             s.points,
@@ -89,38 +92,33 @@ pub fn sweep(a: SweepArgs) -> Result<()> {
     }
     let plan = sweep.plan()?;
     if a.dry_run {
-        let done = plan.finished(&out, shard).len();
-        let mine = plan.shard_points(shard);
-        let frames: usize = mine.iter().map(|p| plan.frames_of(p)).sum();
+        let v = plan.preview(&out, shard);
         println!(
-            "{} grid point(s); shard {shard}: {} point(s), {done} already done, {frames} frames through the network",
-            plan.points.len(),
-            mine.len()
+            "{} grid point(s); shard {shard}: {} point(s), {} already done, {} frames through the network",
+            v.grid_points,
+            v.points.len(),
+            v.done,
+            v.frames
         );
-        for p in mine {
+        for p in v.points {
             println!("  #{:<5} {}  {}", p.index, p.id(), p.describe());
         }
         return Ok(());
     }
     let bar = progress::bar(a.quiet, 0, "frames");
-    let started = AtomicUsize::new(0);
-    let todo = AtomicUsize::new(0);
-    let summary = plan.run(&out, shard, &|n| bar.inc(n as u64), &|event, _| match event {
-        Progress::Start { frames, points, skipped } => {
+    let summary = plan.run(&out, shard, &|n| bar.inc(n as u64), &|event, so_far| match event {
+        Progress::Start { frames, skipped, .. } => {
             bar.set_length(frames as u64);
-            todo.store(points, Ordering::Relaxed);
             if skipped > 0 && !a.quiet {
                 bar.suspend(|| eprintln!("freqtag: {skipped} point(s) already done in {}, skipped", out.display()));
             }
         }
         Progress::Point(p) => {
-            let i = started.fetch_add(1, Ordering::Relaxed) + 1;
+            let (i, n) = (so_far.ran + 1, so_far.to_run());
             if !a.quiet {
-                bar.suspend(|| {
-                    eprintln!("point {i}/{} (#{}): {}", todo.load(Ordering::Relaxed), p.index, p.describe())
-                });
+                bar.suspend(|| eprintln!("point {i}/{n} (#{}): {}", p.index, p.describe()));
             }
-            bar.set_message(format!("point {i}/{} frames", todo.load(Ordering::Relaxed)));
+            bar.set_message(format!("point {i}/{n} frames"));
         }
     })?;
     bar.finish_and_clear();
