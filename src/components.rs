@@ -142,7 +142,7 @@ impl Lattice {
         let components = by_bin
             .into_iter()
             .map(|(bin, mut combos)| {
-                combos.sort_by(|a, b| (a.0, a.2, label_of(&a.1)).cmp(&(b.0, b.2, label_of(&b.1))));
+                combos.sort_by_key(|a| (a.0, a.2, label_of(&a.1)));
                 let (order, best, aliased) = combos[0].clone();
                 let nonzero = best.iter().filter(|v| **v != 0).count();
                 let kind = match (nonzero, order) {

@@ -111,7 +111,7 @@ impl Spectrum {
             fft.process_with_scratch(&mut input, &mut output, &mut scratch)
                 .map_err(|e| Error::Data(format!("fft: {e}")))?;
             for (k, x) in output.iter().enumerate() {
-                let scale = if k == 0 || (frames % 2 == 0 && k == frames / 2) { 1.0 } else { 2.0 };
+                let scale = if k == 0 || (frames.is_multiple_of(2) && k == frames / 2) { 1.0 } else { 2.0 };
                 amplitude[u * bins + k] = (scale * x.norm() / frames as f64) as f32;
                 phase[u * bins + k] = x.arg() as f32;
             }
@@ -123,7 +123,7 @@ impl Spectrum {
     /// `[period, units]`, N a multiple of P): amplitudes and phases of the
     /// P-frame spectrum at bins (N/P)·j, exactly zero elsewhere.
     pub fn from_period(acts: &[f32], period: usize, units: usize, fs_hz: f64, frames: usize) -> Result<Spectrum> {
-        if period == 0 || frames % period != 0 {
+        if period == 0 || !frames.is_multiple_of(period) {
             return Err(Error::Data(format!("{frames} frames are not a whole number of {period}-frame periods")));
         }
         if period == frames {

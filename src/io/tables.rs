@@ -24,7 +24,7 @@ use polars::prelude::*;
 use crate::error::{Error, Result};
 use crate::experiment::{ImageResult, Results};
 use crate::stimulus::Design;
-use crate::summary::Summary;
+use crate::summary::{Summary, TapSummary};
 
 fn pl(e: PolarsError) -> Error {
     Error::Data(format!("table: {e}"))
@@ -223,8 +223,8 @@ pub fn scores(results: &Results) -> Result<DataFrame> {
 /// `results` gives the model, design and lattice (its images are not read).
 pub fn scores_for(results: &Results, images: &[ImageResult]) -> Result<DataFrame> {
     let n_tags = results.design.tags.len();
-    let (mut image, mut tap, mut op, mut depth, mut unit): (Vec<&str>, Vec<&str>, Vec<&str>, Vec<u32>, Vec<u32>) =
-        (vec![], vec![], vec![], vec![], vec![]);
+    let (mut image, mut tap, mut op): (Vec<&str>, Vec<&str>, Vec<&str>) = (vec![], vec![], vec![]);
+    let (mut depth, mut unit): (Vec<u32>, Vec<u32>) = (vec![], vec![]);
     let mut tagged: Vec<Vec<f64>> = vec![vec![]; n_tags];
     let mut hsum: Vec<Vec<f64>> = vec![vec![]; n_tags];
     let mut cols: [Vec<f64>; 10] = Default::default();
@@ -302,37 +302,19 @@ pub fn layer_summary(results: &Results) -> Result<DataFrame> {
 
 /// [`layer_summary`] of a [`Summary`] (results accumulated image by image).
 pub fn layers(summary: &Summary) -> Result<DataFrame> {
-    let rows: Vec<(String, String, u32, u32, f64, f64, f64, f64, f64)> = summary
-        .taps
-        .iter()
-        .map(|t| {
-            let nf = t.n.max(1) as f64;
-            (
-                t.tap.info.name.clone(),
-                t.tap.info.op.clone(),
-                t.tap.info.depth as u32,
-                t.units as u32,
-                t.share_with_im(),
-                t.tagged_sum / nf,
-                t.im_sum / nf,
-                t.share_im_sum / nf,
-                t.mean_integration(),
-            )
-        })
-        .collect();
-    let col = |name: &str, f: &dyn Fn(&(String, String, u32, u32, f64, f64, f64, f64, f64)) -> f64| {
-        Column::new(name.into(), rows.iter().map(f).collect::<Vec<f64>>())
-    };
+    let taps = &summary.taps;
+    let col =
+        |name: &str, f: &dyn Fn(&TapSummary) -> f64| Column::new(name.into(), taps.iter().map(f).collect::<Vec<f64>>());
     let columns = vec![
-        Column::new("tap".into(), rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>()),
-        Column::new("op".into(), rows.iter().map(|r| r.1.clone()).collect::<Vec<_>>()),
-        Column::new("depth".into(), rows.iter().map(|r| r.2).collect::<Vec<_>>()),
-        Column::new("units".into(), rows.iter().map(|r| r.3).collect::<Vec<_>>()),
-        col("share_units_with_im", &|r| r.4),
-        col("mean_tagged_total", &|r| r.5),
-        col("mean_im", &|r| r.6),
-        col("mean_share_im", &|r| r.7),
-        col("mean_integration", &|r| r.8),
+        Column::new("tap".into(), taps.iter().map(|t| t.tap.info.name.as_str()).collect::<Vec<_>>()),
+        Column::new("op".into(), taps.iter().map(|t| t.tap.info.op.as_str()).collect::<Vec<_>>()),
+        Column::new("depth".into(), taps.iter().map(|t| t.tap.info.depth as u32).collect::<Vec<_>>()),
+        Column::new("units".into(), taps.iter().map(|t| t.units as u32).collect::<Vec<_>>()),
+        col("share_units_with_im", &|t| t.share_with_im()),
+        col("mean_tagged_total", &|t| t.tagged_sum / t.n.max(1) as f64),
+        col("mean_im", &|t| t.im_sum / t.n.max(1) as f64),
+        col("mean_share_im", &|t| t.share_im_sum / t.n.max(1) as f64),
+        col("mean_integration", &|t| t.mean_integration()),
     ];
     frame(&summary.model, &summary.design, columns)
 }

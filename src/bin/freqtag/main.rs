@@ -41,14 +41,14 @@ enum Command {
     },
     /// Run an experiment on any model and images (flags override the
     /// experiment file; defaults are the paper's design).
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
     /// Silence chosen units (channels of taps) and export the ablated ONNX
     /// model, its card and the masks (JSON and .npy).
     Ablate(prune::AblateArgs),
     /// Rank units by the freqtag scores and by baselines (L1, mean
     /// activation, APoZ, random) and measure deletion curves on held-out
     /// images; tables, plots and report.html.
-    Prune(prune::PruneArgs),
+    Prune(Box<prune::PruneArgs>),
     /// Run a sweep file: grids over models, taps, images and designs, one
     /// Parquet partition per point; resumable, shardable (`--shard i/n`);
     /// `freqtag sweep merge` joins shards run apart.
@@ -67,10 +67,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo { out, quiet, backend } => run::demo(&out, quiet, &backend),
-        Command::Run(args) => run::run(args),
+        Command::Run(args) => run::run(*args),
         Command::Inspect { model, all } => run::inspect(&model, all),
         Command::Ablate(args) => prune::ablate(args),
-        Command::Prune(args) => prune::prune(args),
+        Command::Prune(args) => prune::prune(*args),
         Command::Sweep(args) => sweep::sweep(args),
     };
     match result {
