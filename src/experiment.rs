@@ -113,13 +113,7 @@ pub struct Results {
 impl Results {
     /// Frames through the network per second, over all images.
     pub fn frames_per_second(&self) -> f64 {
-        let frames: usize = self.images.iter().map(|i| i.frames_run).sum();
-        let secs: f64 = self.images.iter().map(|i| i.network_seconds).sum();
-        if secs > 0.0 {
-            frames as f64 / secs
-        } else {
-            f64::NAN
-        }
+        crate::summary::frames_per_second(self.images.iter().map(|i| (i.frames_run, i.network_seconds)))
     }
     /// These results without their images: the model, design, analysis and
     /// lattice that per-image tables and files are written with.

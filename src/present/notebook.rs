@@ -489,19 +489,7 @@ impl Findings {
         }
         h.push_str("</ul>");
         if !self.top_units.is_empty() {
-            let _ = write!(h, "<table style=\"{TABLE_STYLE}\"><tr><th>tap</th><th>unit</th><th>image</th><th>IM response</th><th>integration</th></tr>");
-            for u in &self.top_units {
-                let _ = write!(
-                    h,
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.4}</td><td>{:.3}</td></tr>",
-                    esc(&u.tap),
-                    u.unit,
-                    esc(&u.image),
-                    u.im,
-                    u.integration
-                );
-            }
-            h.push_str("</table>");
+            h.push_str(&crate::report::top_units_table(&self.top_units, TABLE_STYLE));
         }
         h
     }

@@ -18,6 +18,27 @@ use crate::summary::Summary;
 
 pub use crate::summary::{findings, Findings, NotableUnit};
 
+/// The strongest integrating units as an HTML table (`style`: the table's
+/// CSS, may be empty).
+pub fn top_units_table(units: &[NotableUnit], style: &str) -> String {
+    let mut h = format!(
+        "<table style=\"{style}\"><tr><th>tap</th><th>unit</th><th>image</th><th>IM response</th><th>integration</th></tr>"
+    );
+    for u in units {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.4}</td><td>{:.3}</td></tr>",
+            esc(&u.tap),
+            u.unit,
+            esc(&u.image),
+            u.im,
+            u.integration
+        );
+    }
+    h.push_str("</table>");
+    h
+}
+
 /// Escape text for HTML.
 pub fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
@@ -181,19 +202,9 @@ Lattice up to order {}; SNR columns use the <code>{}</code> neighbour preset (Na
     for (f, caption, png) in &figs.figures {
         h.push_str(&figure_html(f, caption, *png));
     }
-    h.push_str("<h2>Strongest integrating units</h2><table><tr><th>tap</th><th>unit</th><th>image</th><th>IM response</th><th>integration</th></tr>");
-    for u in &findings.top_units {
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.4}</td><td>{:.3}</td></tr>",
-            esc(&u.tap),
-            u.unit,
-            esc(&u.image),
-            u.im,
-            u.integration
-        );
-    }
-    h.push_str("</table><h2>Per tap</h2><table><tr><th>tap</th><th>op</th><th>units</th><th>units with IM</th><th>mean tagged</th><th>mean IM</th><th>mean integration</th></tr>");
+    h.push_str("<h2>Strongest integrating units</h2>");
+    h.push_str(&top_units_table(&findings.top_units, ""));
+    h.push_str("<h2>Per tap</h2><table><tr><th>tap</th><th>op</th><th>units</th><th>units with IM</th><th>mean tagged</th><th>mean IM</th><th>mean integration</th></tr>");
     for t in &results.taps {
         let n = t.n.max(1) as f64;
         let _ = write!(
