@@ -113,7 +113,7 @@ pub struct Results {
 impl Results {
     /// Frames through the network per second, over all images.
     pub fn frames_per_second(&self) -> f64 {
-        crate::summary::frames_per_second(self.images.iter().map(|i| (i.frames_run, i.network_seconds)))
+        crate::stats::frames_per_second(self.images.iter().map(|i| (i.frames_run, i.network_seconds)))
     }
     /// These results without their images: the model, design, analysis and
     /// lattice that per-image tables and files are written with.

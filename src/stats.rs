@@ -15,6 +15,17 @@ pub fn mean_finite(it: impl Iterator<Item = f64>) -> f64 {
     }
 }
 
+/// Σ frames ÷ Σ seconds over (frames, network seconds) of some images
+/// (NaN when no time was spent).
+pub fn frames_per_second(images: impl Iterator<Item = (usize, f64)>) -> f64 {
+    let (frames, secs) = images.fold((0usize, 0f64), |(f, s), (fi, si)| (f + fi, s + si));
+    if secs > 0.0 {
+        frames as f64 / secs
+    } else {
+        f64::NAN
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -247,7 +247,7 @@ impl Summary {
 
     /// Frames through the network per second, over all images.
     pub fn frames_per_second(&self) -> f64 {
-        frames_per_second(self.images.iter().map(|i| (i.frames_run, i.network_seconds)))
+        crate::stats::frames_per_second(self.images.iter().map(|i| (i.frames_run, i.network_seconds)))
     }
 
     /// The headline numbers (`threshold`: the share of units that marks a
@@ -282,17 +282,6 @@ impl Summary {
             by_op: by_op.into_iter().map(|(op, t, n, k)| (op, t, k as f64 / n.max(1) as f64)).collect(),
             top_units: self.top_units.iter().map(|(u, _)| u.clone()).collect(),
         }
-    }
-}
-
-/// Σ frames ÷ Σ seconds over (frames, network seconds) of some images
-/// (NaN when no time was spent).
-pub(crate) fn frames_per_second(images: impl Iterator<Item = (usize, f64)>) -> f64 {
-    let (frames, secs) = images.fold((0usize, 0f64), |(f, s), (fi, si)| (f + fi, s + si));
-    if secs > 0.0 {
-        frames as f64 / secs
-    } else {
-        f64::NAN
     }
 }
 

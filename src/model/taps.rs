@@ -10,10 +10,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Model;
-use crate::error::{Error, Result};
-use crate::pattern::{closest_names, glob_match};
-
 /// ONNX op types that count as convolutions for the default tap selection.
 pub const CONV_OPS: &[&str] = &["Conv", "ConvTranspose"];
 /// ONNX op types that count as activations for the default tap selection.
@@ -111,71 +107,6 @@ impl Tap {
             Reduction::PerPosition => self.info.channels() * self.info.positions(),
             _ => self.info.channels(),
         }
-    }
-}
-
-impl Model {
-    /// Find a tap by node name or tensor name; the error suggests close names.
-    pub fn tap(&self, name: &str) -> Result<&TapInfo> {
-        self.taps.iter().find(|t| t.name == name || t.tensor == name).ok_or_else(|| Error::UnknownTap {
-            name: name.to_string(),
-            model: self.name.clone(),
-            suggestions: closest_names(name, self.taps.iter().map(|t| t.name.as_str()), 3),
-        })
-    }
-
-    /// Select taps by a comma-separated list of selectors:
-    /// `default` (every conv and activation output), `conv`, `act`, `all`
-    /// (every float node output), `op:Type`, a node or tensor name, or a
-    /// pattern with `*` and `?` wildcards. An empty selector means `default`.
-    /// Results keep graph order, without duplicates.
-    pub fn select_taps(&self, selectors: &str) -> Result<Vec<TapInfo>> {
-        let sels: Vec<&str> = selectors.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
-        let sels = if sels.is_empty() { vec!["default"] } else { sels };
-        let mut keep = vec![false; self.taps.len()];
-        for sel in sels {
-            let lower = sel.to_lowercase();
-            let hits: Vec<usize> = match lower.as_str() {
-                "default" => {
-                    self.indices(|t| CONV_OPS.contains(&t.op.as_str()) || ACTIVATION_OPS.contains(&t.op.as_str()))
-                }
-                "conv" => self.indices(|t| CONV_OPS.contains(&t.op.as_str())),
-                "act" | "activation" | "activations" => self.indices(|t| ACTIVATION_OPS.contains(&t.op.as_str())),
-                "all" => (0..self.taps.len()).collect(),
-                _ if lower.starts_with("op:") => {
-                    let op = &sel[3..];
-                    let v = self.indices(|t| t.op.eq_ignore_ascii_case(op));
-                    if v.is_empty() {
-                        let mut ops: Vec<&str> = self.taps.iter().map(|t| t.op.as_str()).collect();
-                        ops.sort();
-                        ops.dedup();
-                        return Err(Error::Config(format!(
-                            "no node of op type '{op}' in {}; it has {}",
-                            self.name,
-                            ops.join(", ")
-                        )));
-                    }
-                    v
-                }
-                _ if sel.contains('*') => {
-                    let v = self.indices(|t| glob_match(sel, &t.name) || glob_match(sel, &t.tensor));
-                    if v.is_empty() {
-                        return Err(Error::Config(format!("pattern '{sel}' matches no tap of {}", self.name)));
-                    }
-                    v
-                }
-                _ => {
-                    let t = self.tap(sel)?;
-                    vec![self.taps.iter().position(|x| x == t).unwrap_or(0)]
-                }
-            };
-            hits.into_iter().for_each(|i| keep[i] = true);
-        }
-        Ok(self.taps.iter().zip(keep).filter(|(_, k)| *k).map(|(t, _)| t.clone()).collect())
-    }
-
-    fn indices(&self, f: impl Fn(&TapInfo) -> bool) -> Vec<usize> {
-        (0..self.taps.len()).filter(|&i| f(&self.taps[i])).collect()
     }
 }
 
