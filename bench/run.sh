@@ -152,7 +152,7 @@ measure() { # name rep command...
   du -sb "$out" | cut -f1 > "$base.bytes"
   # what freqtag measured itself: frames and network seconds per image / point
   [ -f "$out/design.json" ] && cp "$out/design.json" "$base.design.json"
-  [ -d "$out/_done" ] && cat "$out"/_done/*.json > "$base.done.jsonl" && echo >> "$base.done.jsonl"
+  [ -d "$out/_done" ] && for m in "$out"/_done/*.json; do cat "$m"; echo; done > "$base.done.jsonl"
   rm -rf "$out"
 }
 
