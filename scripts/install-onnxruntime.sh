@@ -2,7 +2,7 @@
 # Install onnxruntime's shared library where freqtag looks for it first
 # (`--backend auto` then runs on onnxruntime; `--backend ort` needs it).
 #
-#     scripts/install-onnxruntime.sh          # a 15 MB wheel, ~80 MB on disk, seconds
+#     scripts/install-onnxruntime.sh          # a 28 MB wheel, 78 MB on disk, seconds
 #
 # The library comes from the onnxruntime wheel on PyPI (it ships
 # onnxruntime/capi/libonnxruntime.so.<version>); only the wheel itself is
