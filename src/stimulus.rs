@@ -417,6 +417,16 @@ impl Design {
         self.tags.iter().map(|t| t.frequency_hz).collect()
     }
 
+    /// The tags as text: `f1 = 6 Hz, f2 = 7.5 Hz`.
+    pub fn tags_label(&self) -> String {
+        self.tags
+            .iter()
+            .enumerate()
+            .map(|(i, t)| format!("f{} = {} Hz", i + 1, t.frequency_hz))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// Cycles each tag completes in the window, f·N/fs, rounded when within
     /// 1e-6 of an integer; `None` for a tag that is off its bin.
     pub fn cycles(&self) -> Vec<Option<u64>> {

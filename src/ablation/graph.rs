@@ -81,12 +81,7 @@ impl<'a> GraphIndex<'a> {
         }
         let initializer = graph.initializer.iter().enumerate().map(|(i, t)| (t.name.as_str(), i)).collect();
         let outputs = graph.output.iter().map(|o| o.name.as_str()).collect();
-        let opset = proto
-            .opset_import
-            .iter()
-            .find(|o| o.domain.is_empty() || o.domain == "ai.onnx")
-            .map(|o| o.version)
-            .unwrap_or(13);
+        let opset = crate::model::onnx_opset(proto);
         Ok(GraphIndex { graph, producer, consumers, initializer, outputs, opset })
     }
 

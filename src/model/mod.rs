@@ -52,6 +52,11 @@ pub use engine::Backend;
 pub use probe::{Probe, TapActivations};
 pub use taps::{file_stem, Reduction, Tap, TapInfo, ACTIVATION_OPS, CONV_OPS};
 
+/// The ONNX operator-set version of the default domain (13 when absent).
+pub(crate) fn onnx_opset(proto: &ModelProto) -> i64 {
+    proto.opset_import.iter().find(|o| o.domain.is_empty() || o.domain == "ai.onnx").map(|o| o.version).unwrap_or(13)
+}
+
 /// A loaded model.
 #[derive(Clone, Debug)]
 pub struct Model {

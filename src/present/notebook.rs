@@ -427,14 +427,7 @@ impl Results {
             self.frames_per_second(),
             self.seconds
         );
-        let tags = self
-            .design
-            .tags
-            .iter()
-            .enumerate()
-            .map(|(i, t)| format!("f{} = {} Hz", i + 1, t.frequency_hz))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let tags = self.design.tags_label();
         let _ = write!(
             h,
             "design: {} parts, {tags}, {} modulation, {} frames at {} frames/s; lattice to order {} ({} components)",

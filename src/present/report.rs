@@ -77,14 +77,7 @@ pub fn figures(summary: &Summary, f: &Findings) -> Result<ReportFigures> {
         "share of units with a significant intermodulation, by depth".into(),
         false,
     ));
-    let tags = results
-        .design
-        .tags
-        .iter()
-        .enumerate()
-        .map(|(i, t)| format!("f{} = {} Hz", i + 1, t.frequency_hz))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let tags = results.design.tags_label();
     let caption = format!(
         "mean relative amplitude (÷ each unit's strongest component) of each lattice component of order ≤ 3, per tap (rows in graph order); {tags}"
     );

@@ -69,12 +69,7 @@ impl OrtNet {
         let (path, taps) = (spec.path, spec.taps);
         let env = environment(path)?;
         let mut proto = spec.proto.clone();
-        let opset = proto
-            .opset_import
-            .iter()
-            .find(|o| o.domain.is_empty() || o.domain == "ai.onnx")
-            .map(|o| o.version)
-            .unwrap_or(13);
+        let opset = crate::model::onnx_opset(&proto);
         let graph = proto.graph.as_mut().ok_or_else(|| Error::model(path, "the ONNX file has no graph"))?;
         let initializers: std::collections::HashSet<String> =
             graph.initializer.iter().map(|t| t.name.clone()).collect();
