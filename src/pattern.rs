@@ -71,6 +71,8 @@ mod tests {
         assert!(!glob_match("*Clip", "/_blocks.8/_swish/Conv"));
         assert!(glob_match("a*b*c", "aXXbYYc"));
         assert!(glob_match("c?t*", "cat.png"));
+        assert!(glob_match("*.png", "cat.png"));
+        assert!(!glob_match("*.png", "cat.jpg"));
         assert!(glob_match("*", ""));
     }
 
