@@ -140,6 +140,8 @@ pub struct Summary {
     pub seconds: f64,
     /// The engine that ran the network.
     pub engine: String,
+    /// What the model outputs, in words.
+    pub model_output: String,
 }
 
 impl Summary {
@@ -157,6 +159,7 @@ impl Summary {
             top_units: vec![],
             seconds: 0.0,
             engine: context.engine.clone(),
+            model_output: context.model_output.clone(),
         }
     }
 
