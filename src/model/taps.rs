@@ -121,8 +121,10 @@ impl TapLayout {
     /// (as for any CNN), rank-2 tensors and rank ≥ 3 softmax outputs are
     /// [`TapLayout::Unknown`]. With one, `[T, C]` with T = prefix + patches (or
     /// T = patches) is a token sequence, `[h, T, T]` attention, `[C, rows,
-    /// cols]` a channel map, and anything else with a token-sized axis
-    /// (e.g. the `[T, heads, head_dim]` reshapes inside attention) unknown.
+    /// cols]` a channel map; tensors inside attention (a token-sized axis
+    /// after the first, `[T, heads, head_dim]`, or a reshape with a leading
+    /// token axis) unknown; other maps (e.g. a decoder's `[256, 32, 32]`)
+    /// channel maps.
     pub fn of(shape: &[usize], op: &str, tokens: Option<&TokenLayout>) -> TapLayout {
         match (tokens, shape) {
             (_, [] | [_]) => TapLayout::Channels,
@@ -135,10 +137,18 @@ impl TapLayout {
             (Some(t), &[h, q, k]) if q == k && (q == t.tokens() || q == t.patches()) => {
                 TapLayout::Attention { heads: h, prefix: q - t.patches(), grid: t.grid }
             }
-            (Some(t), _) if shape.iter().any(|&d| d == t.tokens() || d == t.patches()) || shape.len() == 2 => {
-                TapLayout::Unknown
+            (Some(_), [_, _]) => TapLayout::Unknown,
+            // a token axis after the first ([heads, T, head_dim], [heads, head_dim, T]), or first in a
+            // tensor that only moves token data ([T, heads, head_dim] reshapes): inside attention
+            (Some(t), [first, rest @ ..]) => {
+                let token_sized = |d: usize| d == t.tokens() || d == t.patches();
+                let moved = matches!(op, "Reshape" | "Transpose" | "Squeeze" | "Unsqueeze" | "Flatten");
+                if rest.iter().any(|&d| token_sized(d)) || *first == t.tokens() || (token_sized(*first) && moved) {
+                    TapLayout::Unknown
+                } else {
+                    TapLayout::Channels
+                }
             }
-            (Some(_), _) => TapLayout::Channels,
         }
     }
 

@@ -188,6 +188,9 @@ mod tests {
         assert_eq!(of(&[257, 6, 64], "Reshape", Some(&vit)), TapLayout::Unknown);
         assert_eq!(of(&[6, 257, 64], "Transpose", Some(&vit)), TapLayout::Unknown);
         assert_eq!(of(&[100, 384], "Add", Some(&vit)), TapLayout::Unknown);
+        assert_eq!(of(&[256, 6, 64], "Reshape", Some(&vit)), TapLayout::Unknown);
+        // a decoder's conv map with as many channels as there are patches
+        assert_eq!(of(&[256, 32, 32], "ConvTranspose", Some(&vit)), TapLayout::Channels);
     }
 
     #[test]

@@ -338,7 +338,7 @@ pub fn inspect(path: &Path, all: bool, tokens: Option<&str>) -> Result<()> {
         " (conv and activation outputs; --all for every node)"
     };
     println!("{} taps{}:", taps.len(), if all { "" } else { what });
-    println!("{:>5}  {:<12} {:<18} {:<30} {:<28} name", "depth", "op", "shape", "layout (units)", "role");
+    println!("{:>5}  {:<14} {:<18} {:<32} {:<26} name", "depth", "op", "shape", "layout (units)", "role");
     for t in &taps {
         let units = freqtag::Tap { info: t.clone(), reduction: freqtag::Reduction::SpatialMean };
         let layout = match t.layout {
