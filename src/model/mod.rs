@@ -321,14 +321,16 @@ impl Model {
                             || matches!(t.role, Some(Role::Attention(_) | Role::Mlp(_) | Role::Block(_))))
                 }),
                 "embed" | "attn" | "attn-probs" | "mlp" | "resid" | "blocks" => {
-                    let v = self.indices(|t| match (lower.as_str(), t.role) {
-                        ("embed", Some(Role::PatchEmbedding | Role::Embeddings)) => true,
-                        ("attn", Some(Role::Attention(_))) => true,
-                        ("attn-probs", Some(Role::AttentionProbs(_))) => true,
-                        ("mlp", Some(Role::Mlp(_))) => true,
-                        ("resid", Some(Role::Residual(_))) => true,
-                        ("blocks", Some(Role::Block(_))) => true,
-                        _ => false,
+                    let v = self.indices(|t| {
+                        matches!(
+                            (lower.as_str(), t.role),
+                            ("embed", Some(Role::PatchEmbedding | Role::Embeddings))
+                                | ("attn", Some(Role::Attention(_)))
+                                | ("attn-probs", Some(Role::AttentionProbs(_)))
+                                | ("mlp", Some(Role::Mlp(_)))
+                                | ("resid", Some(Role::Residual(_)))
+                                | ("blocks", Some(Role::Block(_)))
+                        )
                     });
                     if v.is_empty() {
                         return Err(Error::Config(match self.tokens {

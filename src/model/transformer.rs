@@ -128,8 +128,7 @@ pub(crate) fn annotate(proto: &ModelProto, taps: &mut [TapInfo], tokens: Option<
             first_skip.get_or_insert_with(|| skip.to_string());
             // follow the activation forward through its elementwise chain
             let mut cur = first;
-            loop {
-                let Some(o) = nodes[cur].output.first() else { break };
+            while let Some(o) = nodes[cur].output.first() {
                 match consumers.get(o.as_str()).map(Vec::as_slice) {
                     Some(&[next]) if inner.contains(&next) && ELEMENTWISE.contains(&nodes[next].op_type.as_str()) => {
                         cur = next

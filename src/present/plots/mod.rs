@@ -33,12 +33,14 @@ use crate::stimulus::Stimulus;
 use crate::summary::Summary;
 
 mod charts;
+mod compare;
 mod deletion;
 mod heatmap;
 mod spectrum;
 mod stimulus;
 
 pub use charts::*;
+pub use compare::*;
 pub use deletion::*;
 pub use heatmap::*;
 pub use spectrum::*;
