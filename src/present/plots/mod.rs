@@ -35,12 +35,14 @@ use crate::summary::Summary;
 mod charts;
 mod deletion;
 mod heatmap;
+mod snr;
 mod spectrum;
 mod stimulus;
 
 pub use charts::*;
 pub use deletion::*;
 pub use heatmap::*;
+pub use snr::*;
 pub use spectrum::*;
 pub use stimulus::*;
 
