@@ -54,6 +54,29 @@ def one_sample_case(name, x, mu0):
     }
 
 
+def one_sided_case(name, x, mu0, alternative):
+    """ttest_1samp and the sign-flip test of the signed mean, one-sided."""
+    x = np.asarray(x, dtype=float)
+    r = stats.ttest_1samp(x, mu0, alternative=alternative)
+    perm = stats.permutation_test(
+        (x - mu0,),
+        lambda y, axis=-1: np.mean(y, axis=axis),
+        permutation_type="samples",
+        n_resamples=np.inf,
+        alternative=alternative,
+    )
+    return {
+        "name": name,
+        "x": x.tolist(),
+        "mu0": mu0,
+        "alternative": alternative,
+        "t": clean(r.statistic),
+        "df": clean(r.df),
+        "p_t": clean(r.pvalue),
+        "p_perm": clean(perm.pvalue),
+    }
+
+
 def paired_case(name, a, b):
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     r = stats.ttest_rel(a, b)
@@ -105,6 +128,7 @@ def main():
         "paired": [],
         "welch": [],
         "bh": [],
+        "one_sided": [],
     }
     for df in [1.0, 2.0, 3.5, 9.0, 29.0, 200.0]:
         for t in [-4.0, -1.3, 0.0, 0.7, 2.1, 6.0]:
@@ -119,6 +143,9 @@ def main():
     out["paired"].append(paired_case("n=8", rng.normal(1.0, 1.0, 8).round(6), rng.normal(0.9, 1.0, 8).round(6)))
     out["welch"].append(welch_case("faces vs non-faces 10/10", rng.normal(0.6, 0.04, 10).round(6), rng.normal(0.55, 0.06, 10).round(6)))
     out["welch"].append(welch_case("unequal 6/9", rng.normal(2.0, 1.0, 6).round(6), rng.normal(1.0, 2.0, 9).round(6)))
+    out["one_sided"].append(one_sided_case("bca greater n=10", rng.normal(0.2, 1.0, 10).round(6), 0.0, "greater"))
+    out["one_sided"].append(one_sided_case("snr greater n=9 vs 1", rng.gamma(5.0, 0.25, 9).round(6), 1.0, "greater"))
+    out["one_sided"].append(one_sided_case("less n=11", rng.normal(-0.3, 1.0, 11).round(6), 0.0, "less"))
     for m in [5, 40]:
         p = np.concatenate([rng.uniform(0, 0.01, m // 5), rng.uniform(0, 1, m - m // 5)]).round(8)
         q = stats.false_discovery_control(p, method="bh")

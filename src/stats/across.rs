@@ -23,7 +23,8 @@
 use polars::prelude::*;
 
 use super::inference::interval;
-use super::tables::{intervals, one_sample_tests, TestOptions};
+use super::inference::{Alternative, TestOptions};
+use super::tables::{intervals, one_sample_tests};
 use crate::components::Lattice;
 use crate::error::{Error, Result};
 use crate::experiment::{ImageResult, Results};
@@ -48,6 +49,16 @@ impl Level {
             Level::Tap => "tap",
             Level::Op => "op",
             Level::Network => "network",
+        }
+    }
+
+    /// The key columns of a group in the per-image tables: the group column,
+    /// `op` (unless it is the group column) and `depth`.
+    pub fn keys(self) -> Vec<&'static str> {
+        if self == Level::Op {
+            vec!["op", "depth"]
+        } else {
+            vec![self.column(), "op", "depth"]
         }
     }
 }
@@ -156,7 +167,7 @@ impl AcrossImages {
             lattice: context.lattice.clone(),
             preset: context.analysis.preset,
             noisy: !d.is_periodic(),
-            frequencies: d.frequencies(),
+            frequencies: (0..d.bins()).map(|k| k as f64 * d.resolution_hz()).collect(),
             taps: vec![],
             images: vec![],
             skipped: vec![],
@@ -281,7 +292,8 @@ impl AcrossImages {
 
     /// One row per (image, group): `image`, `image_index` (position in the
     /// run, for pairing two runs over the same images), the group column
-    /// ([`Level::column`]), `op` and `depth` (of the group's first tap),
+    /// ([`Level::column`]), `op` (not repeated at [`Level::Op`]) and `depth`
+    /// (of the group's first tap),
     /// `units`, `tagged`, `im`, `integration`, `units_with_im` (see the module doc).
     pub fn per_image(&self, level: Level) -> Result<DataFrame> {
         self.need_images()?;
@@ -354,18 +366,24 @@ impl AcrossImages {
     }
 
     /// Mean and t-interval across images of a per-image measure (`tagged`,
-    /// `im`, `integration`, `units_with_im`) per group of `level`: the group
-    /// column, `op`, `depth`, then `n`, `mean`, `sd`, `se`, `ci_low`, `ci_high`.
+    /// `im`, `integration`, `units_with_im`) per group of `level`: the key
+    /// columns ([`Level::keys`]), then `n`, `mean`, `sd`, `se`, `ci_low`, `ci_high`.
     pub fn intervals(&self, level: Level, measure: &str, ci: f64) -> Result<DataFrame> {
-        intervals(&self.per_image(level)?, &[level.column(), "op", "depth"], measure, ci)
+        intervals(&self.per_image(level)?, &level.keys(), measure, ci)
     }
 
     /// Tests of every lattice component against the noise floor, per group
     /// of `level`: across images, the one-sample test of the per-image mean
     /// `measure` — `bca` (baseline-corrected amplitude) or `z` against 0,
     /// `snr` against 1 — with t-interval, t-test, sign-flip permutation p
-    /// and BH over all rows ([`super::tables::one_sample_tests`]). Columns:
-    /// the group column, `op`, `depth`, `component`, `kind`, `order`,
+    /// and BH over all rows ([`super::tables::one_sample_tests`]). A response
+    /// lies *above* the noise floor, so the p-values are one-sided
+    /// ([`Alternative::Greater`]) whatever `opts.alternative` says: a
+    /// component whose neighbours hold a stronger component (e.g. 2f2 − f1
+    /// next to f1 and f2 with the FPVS window of ±11 bins) reads a negative
+    /// BCA, which is no response. Components whose window reaches past DC
+    /// or Nyquist have no neighbour metrics: n = 0, NaN statistics. Columns:
+    /// the key columns ([`Level::keys`]), `component`, `kind`, `order`,
     /// `frequency_hz`, then the test columns. An error without injected
     /// noise (no noise floor: [`crate::metrics`]).
     pub fn noise_floor_tests(&self, level: Level, measure: &str, opts: &TestOptions) -> Result<DataFrame> {
@@ -385,8 +403,9 @@ without it the bins between lattice points are exactly zero and neighbour-bin me
                 )))
             }
         };
-        let by = [level.column(), "op", "depth", "component", "kind", "order", "frequency_hz"];
-        one_sample_tests(&self.per_image_components(level)?, &by, measure, mu0, opts)
+        let mut by = level.keys();
+        by.extend(["component", "kind", "order", "frequency_hz"]);
+        one_sample_tests(&self.per_image_components(level)?, &by, measure, mu0, &opts.alternative(Alternative::Greater))
     }
 
     /// The SNR spectrum over the units of the taps `taps` (all taps when
@@ -465,13 +484,16 @@ impl<'a> Rows<'a> {
         self.depth.push(depth as u32);
     }
     fn key_columns(&mut self, level: Level) -> Vec<Column> {
-        vec![
+        let mut cols = vec![
             Column::new("image".into(), std::mem::take(&mut self.image)),
             Column::new("image_index".into(), std::mem::take(&mut self.index)),
             Column::new(level.column().into(), std::mem::take(&mut self.group)),
-            Column::new("op".into(), std::mem::take(&mut self.op)),
-            Column::new("depth".into(), std::mem::take(&mut self.depth)),
-        ]
+        ];
+        if level != Level::Op {
+            cols.push(Column::new("op".into(), std::mem::take(&mut self.op)));
+        }
+        cols.push(Column::new("depth".into(), std::mem::take(&mut self.depth)));
+        cols
     }
 }
 

@@ -26,6 +26,9 @@
 //! - **two-sample permutation test** (independent sets): all C(n_a + n_b,
 //!   n_a) ways to relabel the pooled values into sets of n_a and n_b;
 //!   p = share with |mean difference| ≥ the observed one (two-sided).
+//! - **one-sided** p-values ([`Alternative::Greater`] / `Less`): P(T ≥ t)
+//!   (P(T ≤ t)), and the share of patterns whose signed Σ (mean difference)
+//!   is at least (at most) the observed one. Intervals stay two-sided.
 //!
 //! Exact enumeration when the number of patterns is at most
 //! [`Permutations::max_exact`] (default 2²⁰: sign flips up to n = 20, two
@@ -75,6 +78,67 @@ impl Permutations {
     /// No permutation test (only t): for very many tests at once.
     pub fn none() -> Self {
         Permutations { max_exact: 0, draws: 0, seed: 0 }
+    }
+}
+
+/// Which departures from H₀ a test looks for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Alternative {
+    /// Either direction: p = P(|T| ≥ |t|) (and |Σ| for permutations).
+    #[default]
+    TwoSided,
+    /// Effect above the null (e.g. a response above the noise floor):
+    /// p = P(T ≥ t); permutations count patterns with Σ ≥ the observed Σ.
+    Greater,
+    /// Effect below the null: p = P(T ≤ t).
+    Less,
+}
+
+/// Options of the tests across images.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TestOptions {
+    /// Level of the (two-sided) t-intervals: 0.95.
+    pub level: f64,
+    /// How permutation p-values are computed.
+    pub permutations: Permutations,
+    /// The alternative hypothesis of the p-values (the intervals stay
+    /// two-sided): two-sided by default.
+    pub alternative: Alternative,
+    /// False-discovery rate of the `discovery` column of the tables
+    /// ([`super::tables`]): 0.05.
+    pub fdr: f64,
+}
+
+impl Default for TestOptions {
+    fn default() -> Self {
+        TestOptions { level: 0.95, permutations: Permutations::default(), alternative: Alternative::TwoSided, fdr: 0.05 }
+    }
+}
+
+impl TestOptions {
+    /// The same options with another alternative.
+    pub fn alternative(mut self, alternative: Alternative) -> Self {
+        self.alternative = alternative;
+        self
+    }
+}
+
+/// The t-test p-value of `t` with `df` degrees of freedom under `alt`.
+fn t_p(t: f64, df: f64, alt: Alternative) -> f64 {
+    match alt {
+        Alternative::TwoSided => t_two_sided(t, df),
+        Alternative::Greater => 1.0 - super::distribution::t_cdf(t, df),
+        Alternative::Less => super::distribution::t_cdf(t, df),
+    }
+}
+
+/// The permuted statistic as compared with the observed one under `alt`:
+/// |s| two-sided, s for `Greater`, −s for `Less`.
+fn oriented(s: f64, alt: Alternative) -> f64 {
+    match alt {
+        Alternative::TwoSided => s.abs(),
+        Alternative::Greater => s,
+        Alternative::Less => -s,
     }
 }
 
@@ -165,13 +229,14 @@ fn t_of(effect: f64, se: f64) -> f64 {
     }
 }
 
-fn close_enough(stat: f64, obs: f64) -> bool {
-    stat >= obs - 1e-9 * obs.abs().max(f64::MIN_POSITIVE)
+fn close_enough(stat: f64, obs: f64, scale: f64) -> bool {
+    stat >= obs - 1e-9 * scale
 }
 
 /// One-sample test of H₀: E[x] = `mu0` over the finite values of `x`
-/// (t-test, t-interval at `level`, sign-flip permutation p).
-pub fn one_sample(x: &[f64], mu0: f64, level: f64, perm: &Permutations) -> Result<Test> {
+/// (t-test, t-interval, sign-flip permutation p; see [`TestOptions`]).
+pub fn one_sample(x: &[f64], mu0: f64, opts: &TestOptions) -> Result<Test> {
+    let level = opts.level;
     check_level(level)?;
     if !mu0.is_finite() {
         return Err(Error::Data(format!("the null value μ₀ must be finite, got {mu0}")));
@@ -180,15 +245,15 @@ pub fn one_sample(x: &[f64], mu0: f64, level: f64, perm: &Permutations) -> Resul
     let iv = interval(&y, level)?;
     let t = t_of(iv.mean, iv.se);
     let df = iv.n as f64 - 1.0;
-    let p_t = if iv.n < 2 || t.is_nan() { f64::NAN } else { t_two_sided(t, df) };
-    let (p_perm, exact, permutations) = sign_flip(&y, perm);
+    let p_t = if iv.n < 2 || t.is_nan() { f64::NAN } else { t_p(t, df, opts.alternative) };
+    let (p_perm, exact, permutations) = sign_flip(&y, &opts.permutations, opts.alternative);
     Ok(Test { n: iv.n, effect: iv.mean, se: iv.se, low: iv.low, high: iv.high, t, df, p_t, p_perm, exact, permutations })
 }
 
 /// Paired test of a against b over the same images (`a[i]` and `b[i]` from
 /// image i): the one-sample test of aᵢ − bᵢ against 0. Pairs with a
 /// non-finite member are dropped; `a` and `b` must have the same length.
-pub fn paired(a: &[f64], b: &[f64], level: f64, perm: &Permutations) -> Result<Test> {
+pub fn paired(a: &[f64], b: &[f64], opts: &TestOptions) -> Result<Test> {
     if a.len() != b.len() {
         return Err(Error::Data(format!(
             "a paired test needs one value per image in both conditions: {} against {} values",
@@ -197,12 +262,13 @@ pub fn paired(a: &[f64], b: &[f64], level: f64, perm: &Permutations) -> Result<T
         )));
     }
     let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).filter(|v| v.is_finite()).collect();
-    one_sample(&d, 0.0, level, perm)
+    one_sample(&d, 0.0, opts)
 }
 
 /// Welch's t-test and the two-sample permutation test of two independent
 /// sets of images (effect: mean(a) − mean(b); non-finite values dropped).
-pub fn two_sample(a: &[f64], b: &[f64], level: f64, perm: &Permutations) -> Result<Test> {
+pub fn two_sample(a: &[f64], b: &[f64], opts: &TestOptions) -> Result<Test> {
+    let level = opts.level;
     check_level(level)?;
     let (a, b) = (finite(a), finite(b));
     let (ma, sa) = mean_sd(&a);
@@ -214,9 +280,9 @@ pub fn two_sample(a: &[f64], b: &[f64], level: f64, perm: &Permutations) -> Resu
     let df = (va + vb).powi(2) / (va * va / (na - 1.0) + vb * vb / (nb - 1.0));
     let t = t_of(effect, se);
     let ok = a.len() >= 2 && b.len() >= 2;
-    let p_t = if ok && !t.is_nan() { t_two_sided(t, df) } else { f64::NAN };
+    let p_t = if ok && !t.is_nan() { t_p(t, df, opts.alternative) } else { f64::NAN };
     let half = t_quantile(0.5 + level / 2.0, df) * se;
-    let (p_perm, exact, permutations) = if ok { relabel(&a, &b, perm) } else { (f64::NAN, false, 0) };
+    let (p_perm, exact, permutations) = if ok { relabel(&a, &b, &opts.permutations, opts.alternative) } else { (f64::NAN, false, 0) };
     Ok(Test {
         n: a.len() + b.len(),
         effect,
@@ -232,26 +298,28 @@ pub fn two_sample(a: &[f64], b: &[f64], level: f64, perm: &Permutations) -> Resu
     })
 }
 
-/// Two-sided sign-flip p-value of the centred values `y` (see the module doc).
-/// Returns (p, exact, patterns).
-pub fn sign_flip(y: &[f64], perm: &Permutations) -> (f64, bool, u64) {
+/// Sign-flip p-value of the centred values `y` under `alt` (see the module
+/// doc). Returns (p, exact, patterns).
+pub fn sign_flip(y: &[f64], perm: &Permutations, alt: Alternative) -> (f64, bool, u64) {
     let n = y.len();
     if n == 0 {
         return (f64::NAN, false, 0);
     }
-    let obs = y.iter().sum::<f64>().abs();
+    let obs = oriented(y.iter().sum::<f64>(), alt);
+    let scale: f64 = y.iter().map(|v| v.abs()).sum::<f64>().max(f64::MIN_POSITIVE);
+    let hit = |s: f64| u64::from(close_enough(oriented(s, alt), obs, scale));
     let patterns = if n < 64 { 1u64 << n } else { u64::MAX };
     if patterns <= perm.max_exact {
         // Gray code: pattern g and g+1 differ in one sign, so each sum is
         // the previous one plus or minus twice one value.
         let mut s: f64 = y.iter().sum();
         let mut signs = vec![1.0f64; n];
-        let mut hits = u64::from(close_enough(s.abs(), obs));
+        let mut hits = hit(s);
         for g in 1..patterns {
             let i = g.trailing_zeros() as usize;
             signs[i] = -signs[i];
             s += 2.0 * signs[i] * y[i];
-            hits += u64::from(close_enough(s.abs(), obs));
+            hits += hit(s);
         }
         (hits as f64 / patterns as f64, true, patterns)
     } else if perm.draws > 0 {
@@ -259,7 +327,7 @@ pub fn sign_flip(y: &[f64], perm: &Permutations) -> (f64, bool, u64) {
         let mut hits = 0u64;
         for _ in 0..perm.draws {
             let s: f64 = y.iter().map(|v| if rng.random::<bool>() { *v } else { -*v }).sum();
-            hits += u64::from(close_enough(s.abs(), obs));
+            hits += hit(s);
         }
         ((1 + hits) as f64 / (1 + perm.draws) as f64, false, perm.draws as u64)
     } else {
@@ -280,14 +348,16 @@ fn binomial(n: u64, k: u64) -> u64 {
     c as u64
 }
 
-/// Two-sided relabelling p-value of mean(a) − mean(b) (see the module doc).
-fn relabel(a: &[f64], b: &[f64], perm: &Permutations) -> (f64, bool, u64) {
+/// Relabelling p-value of mean(a) − mean(b) under `alt` (see the module doc).
+fn relabel(a: &[f64], b: &[f64], perm: &Permutations, alt: Alternative) -> (f64, bool, u64) {
     let (na, nb) = (a.len(), b.len());
     let pooled: Vec<f64> = a.iter().chain(b).copied().collect();
     let total: f64 = pooled.iter().sum();
     // mean(A) − mean(B) of a relabelling whose set A sums to s
     let diff = |s: f64| s / na as f64 - (total - s) / nb as f64;
-    let obs = diff(a.iter().sum()).abs();
+    let obs = oriented(diff(a.iter().sum()), alt);
+    let scale = pooled.iter().map(|v| v.abs()).sum::<f64>().max(f64::MIN_POSITIVE);
+    let hit = |s: f64| u64::from(close_enough(oriented(diff(s), alt), obs, scale));
     let patterns = binomial((na + nb) as u64, na as u64);
     if patterns <= perm.max_exact {
         let mut hits = 0u64;
@@ -306,7 +376,7 @@ fn relabel(a: &[f64], b: &[f64], perm: &Permutations) -> (f64, bool, u64) {
         }
         walk(&pooled, 0, na, 0.0, &mut |s| {
             count += 1;
-            hits += u64::from(close_enough(diff(s).abs(), obs));
+            hits += hit(s);
         });
         (hits as f64 / count as f64, true, count)
     } else if perm.draws > 0 {
@@ -315,7 +385,7 @@ fn relabel(a: &[f64], b: &[f64], perm: &Permutations) -> (f64, bool, u64) {
         let mut hits = 0u64;
         for _ in 0..perm.draws {
             v.shuffle(&mut rng);
-            hits += u64::from(close_enough(diff(v[..na].iter().sum()).abs(), obs));
+            hits += hit(v[..na].iter().sum());
         }
         ((1 + hits) as f64 / (1 + perm.draws) as f64, false, perm.draws as u64)
     } else {
@@ -331,17 +401,23 @@ mod tests {
     fn sign_flip_by_hand() {
         // y = (1, 2, 3): sums over the 8 sign patterns are ±6, ±4, ±2, ±0;
         // |sum| ≥ 6 for 2 of 8 patterns
-        let (p, exact, k) = sign_flip(&[1.0, 2.0, 3.0], &Permutations::default());
+        let (p, exact, k) = sign_flip(&[1.0, 2.0, 3.0], &Permutations::default(), Alternative::TwoSided);
         assert_eq!((p, exact, k), (0.25, true, 8));
         // y = (1, 1, 1, -1): |sum| ≥ 2 for 2·(1 + 4) = 10 of 16 patterns
-        let (p, _, _) = sign_flip(&[1.0, 1.0, 1.0, -1.0], &Permutations::default());
+        let (p, _, _) = sign_flip(&[1.0, 1.0, 1.0, -1.0], &Permutations::default(), Alternative::TwoSided);
         assert_eq!(p, 10.0 / 16.0);
+        // one-sided: Σ = ε₁ + ε₂ + ε₃ − ε₄ ≥ 2 for ε₄ = +1 with ε₁ = ε₂ = ε₃ = +1
+        // (1 pattern) and for ε₄ = −1 with ε₁ + ε₂ + ε₃ ≥ 1 (4 patterns): 5 of 16
+        let (p, _, _) = sign_flip(&[1.0, 1.0, 1.0, -1.0], &Permutations::default(), Alternative::Greater);
+        assert_eq!(p, 5.0 / 16.0);
+        let (p, _, _) = sign_flip(&[1.0, 2.0, 3.0], &Permutations::default(), Alternative::Less);
+        assert_eq!(p, 1.0);
     }
 
     #[test]
     fn relabelling_by_hand() {
         // a = (3, 4), b = (1, 2): C(4, 2) = 6 splits; |mean diff| ≥ 2 for {3,4} and {1,2}
-        let t = two_sample(&[3.0, 4.0], &[1.0, 2.0], 0.95, &Permutations::default()).unwrap();
+        let t = two_sample(&[3.0, 4.0], &[1.0, 2.0], &TestOptions::default()).unwrap();
         assert_eq!((t.p_perm, t.exact, t.permutations), (2.0 / 6.0, true, 6));
         assert_eq!(t.effect, 2.0);
     }
@@ -349,7 +425,7 @@ mod tests {
     #[test]
     fn one_sample_by_hand() {
         // x = (1, 2, 3, 4, 5) against 2: mean − μ₀ = 1, s = √2.5, se = √0.5, t = √2
-        let t = one_sample(&[1.0, 2.0, 3.0, 4.0, 5.0], 2.0, 0.95, &Permutations::default()).unwrap();
+        let t = one_sample(&[1.0, 2.0, 3.0, 4.0, 5.0], 2.0, &TestOptions::default()).unwrap();
         assert!((t.t - 2f64.sqrt()).abs() < 1e-12 && t.df == 4.0);
         // t_{0.975, 4} = 2.776445105…
         assert!((t.high - (1.0 + 2.776_445_105_197_793 * 0.5f64.sqrt())).abs() < 1e-9);
@@ -357,17 +433,17 @@ mod tests {
         // sum S gives 5 − 2S, and |5 − 2S| ≥ 5 when S ≤ 0 ({}, {0}, {−1}, {−1,0},
         // {−1,1}, {−1,0,1}) or S ≥ 5 (their complements): 12 of 32
         assert_eq!(t.p_perm, 12.0 / 32.0);
-        assert!(paired(&[1.0], &[1.0, 2.0], 0.95, &Permutations::default()).is_err());
+        assert!(paired(&[1.0], &[1.0, 2.0], &TestOptions::default()).is_err());
         assert!(interval(&[1.0, 2.0], 1.5).is_err());
     }
 
     #[test]
     fn monte_carlo_is_seeded_and_close_to_exact() {
         let y: Vec<f64> = (0..14).map(|i| (i as f64 * 0.7).sin() + 0.3).collect();
-        let exact = sign_flip(&y, &Permutations::default()).0;
+        let exact = sign_flip(&y, &Permutations::default(), Alternative::TwoSided).0;
         let mc = Permutations { max_exact: 0, draws: 20_000, seed: 7 };
-        let (p1, e, k) = sign_flip(&y, &mc);
+        let (p1, e, k) = sign_flip(&y, &mc, Alternative::TwoSided);
         assert!(!e && k == 20_000 && (p1 - exact).abs() < 0.01, "{p1} vs {exact}");
-        assert_eq!(sign_flip(&y, &mc).0, p1);
+        assert_eq!(sign_flip(&y, &mc, Alternative::TwoSided).0, p1);
     }
 }

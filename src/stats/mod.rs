@@ -22,11 +22,11 @@
 //! run the tests).
 //!
 //! ```
-//! use freqtag::stats::{paired, Permutations};
+//! use freqtag::stats::{paired, TestOptions};
 //! // integration index of 6 images, halves aligned (a) and misaligned (b)
 //! let a = [0.61, 0.58, 0.64, 0.59, 0.62, 0.60];
 //! let b = [0.55, 0.57, 0.58, 0.56, 0.59, 0.54];
-//! let t = paired(&a, &b, 0.95, &Permutations::default())?;
+//! let t = paired(&a, &b, &TestOptions::default())?;
 //! assert!(t.exact && t.permutations == 64);
 //! // every difference is positive: only the all-plus and all-minus sign
 //! // patterns reach the observed |Σd|, p = 2/64
@@ -44,8 +44,10 @@ pub mod tables;
 
 pub use across::{AcrossImages, Level, SnrSpectrum};
 pub use fdr::{benjamini_hochberg, discoveries};
-pub use inference::{interval, one_sample, paired, sign_flip, two_sample, Interval, Permutations, Test};
-pub use tables::{intervals, one_sample_tests, paired_tests, two_sample_tests, with_fdr, TestOptions};
+pub use inference::{
+    interval, one_sample, paired, sign_flip, two_sample, Alternative, Interval, Permutations, Test, TestOptions,
+};
+pub use tables::{intervals, one_sample_tests, paired_tests, two_sample_tests, with_fdr};
 
 /// Mean of the finite values (NaN if none).
 pub fn mean_finite(it: impl Iterator<Item = f64>) -> f64 {

@@ -24,25 +24,8 @@ use polars::prelude::*;
 
 use super::columns::{column, floats, groups, key_columns};
 use super::fdr::benjamini_hochberg;
-use super::inference::{interval, one_sample, paired, two_sample, Permutations, Test};
+use super::inference::{interval, one_sample, paired, two_sample, Test, TestOptions};
 use crate::error::{Error, Result};
-
-/// Options of the tests across images.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct TestOptions {
-    /// Level of the t-intervals (0.95).
-    pub level: f64,
-    /// How permutation p-values are computed.
-    pub permutations: Permutations,
-    /// False-discovery rate of the `discovery` column (0.05).
-    pub fdr: f64,
-}
-
-impl Default for TestOptions {
-    fn default() -> Self {
-        TestOptions { level: 0.95, permutations: Permutations::default(), fdr: 0.05 }
-    }
-}
 
 fn pl(e: PolarsError) -> Error {
     Error::Data(format!("statistics table: {e}"))
@@ -102,7 +85,7 @@ pub fn one_sample_tests(df: &DataFrame, by: &[&str], value: &str, mu0: f64, opts
     let (first, rows) = groups(df, by)?;
     let tests = rows
         .iter()
-        .map(|r| one_sample(&r.iter().map(|&i| x[i]).collect::<Vec<_>>(), mu0, opts.level, &opts.permutations))
+        .map(|r| one_sample(&r.iter().map(|&i| x[i]).collect::<Vec<_>>(), mu0, opts))
         .collect::<Result<Vec<_>>>()?;
     test_frame(key_columns(df, by, &first)?, &tests, opts.fdr)
 }
@@ -206,7 +189,7 @@ pub fn paired_tests(
 ) -> Result<DataFrame> {
     let (first, pairs) = matched(a, b, by, value, pair_on)?;
     let tests =
-        pairs.iter().map(|(x, y)| paired(x, y, opts.level, &opts.permutations)).collect::<Result<Vec<_>>>()?;
+        pairs.iter().map(|(x, y)| paired(x, y, opts)).collect::<Result<Vec<_>>>()?;
     let mut cols = key_columns(a, by, &first)?;
     let used = |x: &[f64], y: &[f64], pick_a: bool| -> f64 {
         mean_of(
@@ -242,7 +225,7 @@ pub fn two_sample_tests(
         let vb: Vec<f64> = rows_b.iter().map(|&r| xb[r]).collect();
         mean_a.push(mean_of(&va));
         mean_b.push(mean_of(&vb));
-        tests.push(two_sample(&va, &vb, opts.level, &opts.permutations)?);
+        tests.push(two_sample(&va, &vb, opts)?);
     }
     let mut cols = key_columns(a, by, &first)?;
     cols.push(f64_col("mean_a", mean_a));
