@@ -184,8 +184,12 @@ fn snr_spectrum_and_noise_floor_on_an_analytic_model() {
     let dir = tempfile::tempdir().unwrap();
     let design = Design::paper().noise(0.15, 11);
     let images: Vec<Image> = (0..8).map(image).collect();
-    let results =
-        Experiment::new(model(dir.path()), design).unwrap().with_taps("gmean,gmean_sq").unwrap().run(&images, &|_| {}).unwrap();
+    let results = Experiment::new(model(dir.path()), design)
+        .unwrap()
+        .with_taps("gmean,gmean_sq")
+        .unwrap()
+        .run(&images, &|_| {})
+        .unwrap();
     let across = AcrossImages::of(&results);
     assert_eq!(across.images.len(), 8);
 
@@ -218,8 +222,14 @@ fn snr_spectrum_and_noise_floor_on_an_analytic_model() {
     for c in ["f1", "f2", "2f1", "2f2", "f1+f2"] {
         assert!(found("gmean_sq", c), "gmean_sq {c}");
     }
-    let gmean_false = (0..taps.len()).filter(|&i| taps[i] == "gmean" && disc[i] && !["f1", "f2"].contains(&comps[i].as_str())).count();
-    println!("{} discoveries of {} tests; false ones at gmean: {gmean_false}", disc.iter().filter(|d| **d).count(), disc.len());
+    let gmean_false = (0..taps.len())
+        .filter(|&i| taps[i] == "gmean" && disc[i] && !["f1", "f2"].contains(&comps[i].as_str()))
+        .count();
+    println!(
+        "{} discoveries of {} tests; false ones at gmean: {gmean_false}",
+        disc.iter().filter(|d| **d).count(),
+        disc.len()
+    );
     assert_eq!(gmean_false, 0);
 
     // tables and figures

@@ -59,8 +59,11 @@ pub struct ReportFigures {
     pub figures: Vec<(Figure, String, bool)>,
     /// The section "Across images" ([`across_section`]; empty with fewer
     /// than two images): its HTML and its figures (caption, embed as PNG).
-    pub across: (String, Vec<(Figure, String, bool)>),
+    pub across: Section,
 }
+
+/// A report section: its HTML and its figures (figure, caption, embed as PNG).
+pub type Section = (String, Vec<(Figure, String, bool)>);
 
 /// Make the report's figures.
 pub fn figures(summary: &Summary, f: &Findings) -> Result<ReportFigures> {
@@ -276,7 +279,7 @@ fn pval(p: f64) -> String {
 /// BCA over the network's units per image; t-test, sign-flip permutation p,
 /// Benjamini–Hochberg), with the number of (tap, component) discoveries.
 /// Empty (no HTML, no figures) with fewer than two images.
-pub fn across_section(summary: &Summary) -> Result<(String, Vec<(Figure, String, bool)>)> {
+pub fn across_section(summary: &Summary) -> Result<Section> {
     use crate::stats::{Level, TestOptions};
     let across = &summary.across;
     let n = across.images.len();
@@ -301,7 +304,11 @@ means are given with 95% t-intervals across images (mean ± t<sub>0.975, n−1</
         let (m3, l3, u3) = (col(&with, "mean")?, col(&with, "ci_low")?, col(&with, "ci_high")?);
         let counts = col(&integ, "n")?;
         for i in 0..names.len() {
-            let label = if level == Level::Network { format!("all taps of {}", names[i]) } else { format!("{} taps", names[i]) };
+            let label = if level == Level::Network {
+                format!("all taps of {}", names[i])
+            } else {
+                format!("{} taps", names[i])
+            };
             let _ = write!(
                 h,
                 "<tr><td>{}</td><td>{}</td><td>{} [{}, {}]</td><td>{} [{}, {}]</td><td>{}% [{}, {}]</td></tr>",
@@ -366,8 +373,17 @@ Over taps × components: {found} of {} tests are discoveries at 5% FDR (BH over 
         let s = |c: &str| crate::stats::columns::keys(&net, c);
         let f = |c: &str| crate::stats::columns::floats(&net, c);
         let (comp, kind) = (s("component")?, s("kind")?);
-        let (hz, cnt, eff, lo, hi, t, pt, pp, q) =
-            (f("frequency_hz")?, f("n")?, f("effect")?, f("ci_low")?, f("ci_high")?, f("t")?, f("p_t")?, f("p_perm")?, f("q_perm")?);
+        let (hz, cnt, eff, lo, hi, t, pt, pp, q) = (
+            f("frequency_hz")?,
+            f("n")?,
+            f("effect")?,
+            f("ci_low")?,
+            f("ci_high")?,
+            f("t")?,
+            f("p_t")?,
+            f("p_perm")?,
+            f("q_perm")?,
+        );
         let d = s("discovery")?;
         for i in 0..comp.len() {
             let _ = write!(

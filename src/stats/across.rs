@@ -7,9 +7,10 @@
 //!
 //! - `tagged`, `im`: mean over units of the unit scores `tagged_total` and
 //!   `im` (activation units, [`crate::metrics`]);
-//! - `integration`: the population integration index Σ im / Σ (tagged_total
-//!   + im) over the units (pooling amplitudes keeps near-silent units, whose
-//!   ratio is rounding noise, from weighing as much as responsive ones);
+//! - `integration`: the population integration index
+//!   Σ im / Σ (tagged_total + im) over the units (pooling amplitudes keeps
+//!   near-silent units, whose ratio is rounding noise, from weighing as much
+//!   as responsive ones);
 //! - `units_with_im`: the share of units with at least one significant IM;
 //! - per lattice component: the mean over units of `amplitude`, and, with
 //!   injected noise, of the neighbour-bin `bca`, `z` and `snr` (finite values
@@ -397,11 +398,7 @@ without it the bins between lattice points are exactly zero and neighbour-bin me
         let mu0 = match measure {
             "bca" | "z" => 0.0,
             "snr" => 1.0,
-            other => {
-                return Err(Error::Data(format!(
-                    "noise-floor tests use 'bca', 'z' or 'snr', got '{other}'"
-                )))
-            }
+            other => return Err(Error::Data(format!("noise-floor tests use 'bca', 'z' or 'snr', got '{other}'"))),
         };
         let mut by = level.keys();
         by.extend(["component", "kind", "order", "frequency_hz"]);

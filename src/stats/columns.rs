@@ -58,7 +58,5 @@ pub(crate) fn groups(df: &DataFrame, by: &[&str]) -> Result<(Vec<usize>, Vec<Vec
 /// The `by` columns of `df` at `rows` (one row per group), keeping their types.
 pub(crate) fn key_columns(df: &DataFrame, by: &[&str], rows: &[usize]) -> Result<Vec<Column>> {
     let idx = IdxCa::from_vec("idx".into(), rows.iter().map(|&r| r as IdxSize).collect());
-    by.iter()
-        .map(|b| column(df, b)?.take(&idx).map_err(|e| Error::Data(format!("column '{b}': {e}"))))
-        .collect()
+    by.iter().map(|b| column(df, b)?.take(&idx).map_err(|e| Error::Data(format!("column '{b}': {e}")))).collect()
 }

@@ -48,7 +48,7 @@ pub fn ln_gamma(x: f64) -> f64 {
 /// The regularised incomplete beta function `I_x(a, b)` for `a, b > 0` and
 /// `0 ≤ x ≤ 1` (NaN outside).
 pub fn incomplete_beta(x: f64, a: f64, b: f64) -> f64 {
-    if !(a > 0.0 && b > 0.0) || !(0.0..=1.0).contains(&x) {
+    if !(a > 0.0 && b > 0.0 && (0.0..=1.0).contains(&x)) {
         return f64::NAN;
     }
     if x == 0.0 || x == 1.0 {

@@ -111,7 +111,12 @@ pub struct TestOptions {
 
 impl Default for TestOptions {
     fn default() -> Self {
-        TestOptions { level: 0.95, permutations: Permutations::default(), alternative: Alternative::TwoSided, fdr: 0.05 }
+        TestOptions {
+            level: 0.95,
+            permutations: Permutations::default(),
+            alternative: Alternative::TwoSided,
+            fdr: 0.05,
+        }
     }
 }
 
@@ -247,7 +252,19 @@ pub fn one_sample(x: &[f64], mu0: f64, opts: &TestOptions) -> Result<Test> {
     let df = iv.n as f64 - 1.0;
     let p_t = if iv.n < 2 || t.is_nan() { f64::NAN } else { t_p(t, df, opts.alternative) };
     let (p_perm, exact, permutations) = sign_flip(&y, &opts.permutations, opts.alternative);
-    Ok(Test { n: iv.n, effect: iv.mean, se: iv.se, low: iv.low, high: iv.high, t, df, p_t, p_perm, exact, permutations })
+    Ok(Test {
+        n: iv.n,
+        effect: iv.mean,
+        se: iv.se,
+        low: iv.low,
+        high: iv.high,
+        t,
+        df,
+        p_t,
+        p_perm,
+        exact,
+        permutations,
+    })
 }
 
 /// Paired test of a against b over the same images (`a[i]` and `b[i]` from
@@ -282,7 +299,8 @@ pub fn two_sample(a: &[f64], b: &[f64], opts: &TestOptions) -> Result<Test> {
     let ok = a.len() >= 2 && b.len() >= 2;
     let p_t = if ok && !t.is_nan() { t_p(t, df, opts.alternative) } else { f64::NAN };
     let half = t_quantile(0.5 + level / 2.0, df) * se;
-    let (p_perm, exact, permutations) = if ok { relabel(&a, &b, &opts.permutations, opts.alternative) } else { (f64::NAN, false, 0) };
+    let (p_perm, exact, permutations) =
+        if ok { relabel(&a, &b, &opts.permutations, opts.alternative) } else { (f64::NAN, false, 0) };
     Ok(Test {
         n: a.len() + b.len(),
         effect,

@@ -107,9 +107,12 @@ fn aligned_groups(a: &DataFrame, b: &DataFrame, by: &[&str], what: &str) -> Resu
     let mut pairs = Vec::with_capacity(rows_a.len());
     for rows in rows_a {
         let k = &ka[rows[0]];
-        let g = index
-            .get(k.as_str())
-            .ok_or_else(|| Error::Data(format!("{what}: group ({}) of the first table is not in the second", k.replace('\u{1f}', ", "))))?;
+        let g = index.get(k.as_str()).ok_or_else(|| {
+            Error::Data(format!(
+                "{what}: group ({}) of the first table is not in the second",
+                k.replace('\u{1f}', ", ")
+            ))
+        })?;
         pairs.push((rows, rows_b[*g].clone()));
     }
     Ok((first, pairs))
@@ -117,6 +120,9 @@ fn aligned_groups(a: &DataFrame, b: &DataFrame, by: &[&str], what: &str) -> Resu
 
 /// First rows of `a`'s groups, and per group (rows in `a`, rows in `b`).
 type GroupsOfTwo = (Vec<usize>, Vec<(Vec<usize>, Vec<usize>)>);
+
+/// One group's values in table a and the matched values in table b.
+type Pair = (Vec<f64>, Vec<f64>);
 
 /// Values of `value` in `b` matched to the rows of `a`, group by group:
 /// by the `pair_on` column when given, else by position within the group.
@@ -126,7 +132,7 @@ fn matched(
     by: &[&str],
     value: &str,
     pair_on: Option<&str>,
-) -> Result<(Vec<usize>, Vec<(Vec<f64>, Vec<f64>)>)> {
+) -> Result<(Vec<usize>, Vec<Pair>)> {
     let (xa, xb) = (floats(a, value)?, floats(b, value)?);
     let (first, groups) = aligned_groups(a, b, by, "paired test")?;
     let pair_keys = match pair_on {
@@ -188,8 +194,7 @@ pub fn paired_tests(
     opts: &TestOptions,
 ) -> Result<DataFrame> {
     let (first, pairs) = matched(a, b, by, value, pair_on)?;
-    let tests =
-        pairs.iter().map(|(x, y)| paired(x, y, opts)).collect::<Result<Vec<_>>>()?;
+    let tests = pairs.iter().map(|(x, y)| paired(x, y, opts)).collect::<Result<Vec<_>>>()?;
     let mut cols = key_columns(a, by, &first)?;
     let used = |x: &[f64], y: &[f64], pick_a: bool| -> f64 {
         mean_of(

@@ -10,6 +10,40 @@ use super::*;
 use crate::stats::columns::{floats, keys};
 use crate::stats::SnrSpectrum;
 
+/// An axis value as short text: integers without a decimal point, others
+/// with at most four decimals and no trailing zeros.
+fn tick(v: &f64) -> String {
+    if (v - v.round()).abs() < 1e-9 * v.abs().max(1.0) {
+        format!("{:.0}", v.round())
+    } else {
+        let s = format!("{v:.4}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+/// Axes with descriptions and [`tick`] labels, without the vertical grid.
+fn tidy_axes<DB: DrawingBackend>(
+    chart: &mut ChartContext<
+        '_,
+        DB,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
+    x_desc: &str,
+    y_desc: &str,
+) -> std::result::Result<(), String> {
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .x_label_formatter(&tick)
+        .y_label_formatter(&tick)
+        .label_style(("sans-serif", 12))
+        .axis_desc_style(("sans-serif", 13))
+        .draw()
+        .map_err(e2s)
+}
+
 /// What a legend entry draws.
 #[derive(Clone, Copy)]
 enum Mark {
@@ -55,7 +89,11 @@ fn side_legend<DB: DrawingBackend>(
 
 /// A band between `low` and `high` over `x` (runs of finite values).
 fn band<DB: DrawingBackend>(
-    chart: &mut ChartContext<'_, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>,
+    chart: &mut ChartContext<
+        '_,
+        DB,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
     x: &[f64],
     low: &[f64],
     high: &[f64],
@@ -99,7 +137,7 @@ impl Plot for SnrSpectrumPlot<'_> {
         let top = s.high.iter().chain(&s.mean).copied().filter(|v| v.is_finite()).fold(1.0f64, f64::max) * 1.12;
         let mut chart = xy_chart(&chart_area, &self.title, 0f64..fmax, 0f64..top)?;
         let y_desc = if s.preset == crate::SnrPreset::Mne { "SNR (power ratio)" } else { "SNR (amplitude ratio)" };
-        draw_axes(&mut chart, "frequency (Hz)", y_desc, false)?;
+        tidy_axes(&mut chart, "frequency (Hz)", y_desc)?;
         band(&mut chart, &s.frequencies, &s.low, &s.high, RGBColor(90, 90, 90))?;
         let pts: Vec<(f64, f64)> =
             s.frequencies.iter().zip(&s.mean).filter(|(_, v)| v.is_finite()).map(|(f, v)| (*f, *v)).collect();
@@ -136,7 +174,8 @@ impl Plot for SnrSpectrumPlot<'_> {
             let (x, y) = px(c.frequency_hz, snr_at(c.bin));
             let width = 7.0 * c.label.chars().count() as f64;
             let (lx, ly) = (x + 6.0, y - 14.0);
-            if lx + width > w as f64 || placed.iter().any(|(px0, py0, pw)| lx < px0 + pw && px0 < &(lx + width) && (ly - py0).abs() < 13.0)
+            if lx + width > w as f64
+                || placed.iter().any(|(px0, py0, pw)| lx < px0 + pw && px0 < &(lx + width) && (ly - py0).abs() < 13.0)
             {
                 continue;
             }
@@ -177,6 +216,9 @@ pub fn snr_spectrum(spectrum: &SnrSpectrum, title: &str) -> Result<Figure> {
     render("snr_spectrum", &SnrSpectrumPlot { spectrum, title: title.into(), labels: 12 }, (1000, 440))
 }
 
+/// One series of an [`IntervalsPlot`]: (name, mean, low, high) over x = 0, 1, …
+pub type IntervalSeries = (String, Vec<f64>, Vec<f64>, Vec<f64>);
+
 /// Means with intervals over the groups of a table, in row order (one
 /// series per table), e.g. a measure per tap ([`crate::stats::AcrossImages::intervals`]).
 pub struct IntervalsPlot {
@@ -187,7 +229,7 @@ pub struct IntervalsPlot {
     /// y-axis label.
     pub y_desc: String,
     /// (name, mean, low, high) over x = 0, 1, …
-    pub series: Vec<(String, Vec<f64>, Vec<f64>, Vec<f64>)>,
+    pub series: Vec<IntervalSeries>,
     /// A reference line (e.g. 0 for effects), if any.
     pub reference: Option<f64>,
     /// Points to ring (x, y), e.g. BH discoveries; listed in the legend when any.
@@ -214,6 +256,7 @@ impl Plot for IntervalsPlot {
                     String::new()
                 }
             })
+            .y_label_formatter(&tick)
             .label_style(("sans-serif", 12))
             .axis_desc_style(("sans-serif", 13))
             .draw()
@@ -274,7 +317,8 @@ pub fn intervals_profile(title: &str, x_desc: &str, y_desc: &str, tables: &[(&st
 pub fn effects_profile(title: &str, x_desc: &str, y_desc: &str, tests: &DataFrame) -> Result<Figure> {
     let (effect, low, high) = (floats(tests, "effect")?, floats(tests, "ci_low")?, floats(tests, "ci_high")?);
     let discovery = keys(tests, "discovery")?;
-    let rings = discovery.iter().enumerate().filter(|(_, d)| *d == "true").map(|(i, _)| (i as f64, effect[i])).collect();
+    let rings =
+        discovery.iter().enumerate().filter(|(_, d)| *d == "true").map(|(i, _)| (i as f64, effect[i])).collect();
     let plot = IntervalsPlot {
         title: title.into(),
         x_desc: x_desc.into(),
@@ -320,10 +364,11 @@ impl Plot for ForestPlot {
             .configure_mesh()
             .disable_y_mesh()
             .x_desc(self.x_desc.as_str())
+            .x_label_formatter(&tick)
             .y_labels(n + 1)
             .y_label_formatter(&|y| {
                 let i = y.round();
-                if (y - i).abs() < 1e-6 && i >= 0.0 && (i as usize) % step == 0 {
+                if (y - i).abs() < 1e-6 && i >= 0.0 && (i as usize).is_multiple_of(step) {
                     // row 0 at the top
                     labels.get(n - 1 - i as usize).cloned().unwrap_or_default()
                 } else {
@@ -343,7 +388,9 @@ impl Plot for ForestPlot {
         for (i, (_, e, lo, hi, disc, c)) in self.rows.iter().enumerate() {
             let y = (n - 1 - i) as f64;
             if lo.is_finite() && hi.is_finite() {
-                chart.draw_series(std::iter::once(PathElement::new(vec![(*lo, y), (*hi, y)], c.stroke_width(2)))).map_err(e2s)?;
+                chart
+                    .draw_series(std::iter::once(PathElement::new(vec![(*lo, y), (*hi, y)], c.stroke_width(2))))
+                    .map_err(e2s)?;
             }
             if e.is_finite() {
                 let style = if *disc { c.filled() } else { WHITE.filled() };
