@@ -77,32 +77,18 @@ def one_sided_case(name, x, mu0, alternative):
     }
 
 
-def paired_case(name, a, b):
+def two_sample_case(name, a, b, paired):
+    """ttest_rel (paired) or Welch's ttest_ind, with the exact permutation test
+    of |mean difference|: sign flips within pairs, or relabelling of the sets."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    r = stats.ttest_rel(a, b)
+    r = stats.ttest_rel(a, b) if paired else stats.ttest_ind(a, b, equal_var=False)
     ci = r.confidence_interval(0.95)
     perm = stats.permutation_test(
-        (a, b), abs_mean_diff, permutation_type="samples", n_resamples=np.inf, alternative="greater"
-    )
-    return {
-        "name": name,
-        "a": a.tolist(),
-        "b": b.tolist(),
-        "t": clean(r.statistic),
-        "df": clean(r.df),
-        "p_t": clean(r.pvalue),
-        "ci_low": clean(ci.low),
-        "ci_high": clean(ci.high),
-        "p_perm": clean(perm.pvalue),
-    }
-
-
-def welch_case(name, a, b):
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    r = stats.ttest_ind(a, b, equal_var=False)
-    ci = r.confidence_interval(0.95)
-    perm = stats.permutation_test(
-        (a, b), abs_mean_diff, permutation_type="independent", n_resamples=np.inf, alternative="greater"
+        (a, b),
+        abs_mean_diff,
+        permutation_type="samples" if paired else "independent",
+        n_resamples=np.inf,
+        alternative="greater",
     )
     return {
         "name": name,
@@ -139,10 +125,10 @@ def main():
     out["one_sample"].append(one_sample_case("bca n=10", rng.normal(0.3, 1.0, 10).round(6), 0.0))
     out["one_sample"].append(one_sample_case("snr n=12 vs 1", rng.gamma(4.0, 0.3, 12).round(6), 1.0))
     out["one_sample"].append(one_sample_case("null n=15", rng.normal(0.0, 2.0, 15).round(6), 0.0))
-    out["paired"].append(paired_case("aligned vs misaligned n=10", rng.normal(0.6, 0.03, 10).round(6), rng.normal(0.57, 0.03, 10).round(6)))
-    out["paired"].append(paired_case("n=8", rng.normal(1.0, 1.0, 8).round(6), rng.normal(0.9, 1.0, 8).round(6)))
-    out["welch"].append(welch_case("faces vs non-faces 10/10", rng.normal(0.6, 0.04, 10).round(6), rng.normal(0.55, 0.06, 10).round(6)))
-    out["welch"].append(welch_case("unequal 6/9", rng.normal(2.0, 1.0, 6).round(6), rng.normal(1.0, 2.0, 9).round(6)))
+    out["paired"].append(two_sample_case("aligned vs misaligned n=10", rng.normal(0.6, 0.03, 10).round(6), rng.normal(0.57, 0.03, 10).round(6), True))
+    out["paired"].append(two_sample_case("n=8", rng.normal(1.0, 1.0, 8).round(6), rng.normal(0.9, 1.0, 8).round(6), True))
+    out["welch"].append(two_sample_case("faces vs non-faces 10/10", rng.normal(0.6, 0.04, 10).round(6), rng.normal(0.55, 0.06, 10).round(6), False))
+    out["welch"].append(two_sample_case("unequal 6/9", rng.normal(2.0, 1.0, 6).round(6), rng.normal(1.0, 2.0, 9).round(6), False))
     out["one_sided"].append(one_sided_case("bca greater n=10", rng.normal(0.2, 1.0, 10).round(6), 0.0, "greater"))
     out["one_sided"].append(one_sided_case("snr greater n=9 vs 1", rng.gamma(5.0, 0.25, 9).round(6), 1.0, "greater"))
     out["one_sided"].append(one_sided_case("less n=11", rng.normal(-0.3, 1.0, 11).round(6), 0.0, "less"))

@@ -62,45 +62,34 @@ pub fn incomplete_beta(x: f64, a: f64, b: f64) -> f64 {
     }
 }
 
+/// One step of the modified Lentz method: the updated (c, d) and the
+/// factor c·d that multiplies the fraction.
+fn lentz_step(aa: f64, c: f64, d: f64) -> (f64, f64, f64) {
+    const TINY: f64 = 1e-300;
+    let d = 1.0 + aa * d;
+    let d = 1.0 / if d.abs() < TINY { TINY } else { d };
+    let c = 1.0 + aa / c;
+    let c = if c.abs() < TINY { TINY } else { c };
+    (c, d, c * d)
+}
+
 /// The continued fraction of the incomplete beta function (modified Lentz).
 fn beta_fraction(x: f64, a: f64, b: f64) -> f64 {
-    const TINY: f64 = 1e-300;
     const EPS: f64 = 1e-16;
     let (qab, qap, qam) = (a + b, a + 1.0, a - 1.0);
-    let mut c = 1.0;
-    let mut d = 1.0 - qab * x / qap;
-    if d.abs() < TINY {
-        d = TINY;
-    }
-    d = 1.0 / d;
-    let mut h = d;
+    // the first step: d = 1/(1 − (a+b)x/(a+1)), c = 1 (1 + aa/∞), h = d
+    let (mut c, mut d, mut h) = lentz_step(-qab * x / qap, f64::INFINITY, 1.0);
     for m in 1..=10_000 {
         let m = m as f64;
         let m2 = 2.0 * m;
-        let aa = m * (b - m) * x / ((qam + m2) * (a + m2));
-        d = 1.0 + aa * d;
-        if d.abs() < TINY {
-            d = TINY;
-        }
-        c = 1.0 + aa / c;
-        if c.abs() < TINY {
-            c = TINY;
-        }
-        d = 1.0 / d;
-        h *= d * c;
-        let aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
-        d = 1.0 + aa * d;
-        if d.abs() < TINY {
-            d = TINY;
-        }
-        c = 1.0 + aa / c;
-        if c.abs() < TINY {
-            c = TINY;
-        }
-        d = 1.0 / d;
-        let del = d * c;
-        h *= del;
-        if (del - 1.0).abs() < EPS {
+        // even and odd numerators of the fraction
+        let even = m * (b - m) * x / ((qam + m2) * (a + m2));
+        let odd = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
+        let (c1, d1, del1) = lentz_step(even, c, d);
+        let (c2, d2, del2) = lentz_step(odd, c1, d1);
+        (c, d) = (c2, d2);
+        h *= del1 * del2;
+        if (del2 - 1.0).abs() < EPS {
             break;
         }
     }
