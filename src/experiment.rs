@@ -108,6 +108,9 @@ pub struct Results {
     pub seconds: f64,
     /// The engine that ran the network ([`crate::model::Backend::describe`]).
     pub engine: String,
+    /// What the model outputs, in words ([`Model::output_description`]):
+    /// "classifier, 1000 classes", "saliency map …".
+    pub model_output: String,
 }
 
 impl Results {
@@ -126,6 +129,7 @@ impl Results {
             images: vec![],
             seconds: self.seconds,
             engine: self.engine.clone(),
+            model_output: self.model_output.clone(),
         }
     }
 
@@ -136,10 +140,11 @@ impl Results {
 }
 
 /// The compiled networks of an [`Experiment`] (from [`Experiment::compile`]):
-/// the probe reading the taps and the classifier for the top classes.
+/// the probe reading the taps and, for a model that names classes, the
+/// classifier for the top classes.
 pub struct Compiled {
     probe: Probe,
-    classifier: Probe,
+    classifier: Option<Probe>,
 }
 
 /// An experiment ready to run.
@@ -176,16 +181,34 @@ impl Experiment {
             .into_iter()
             .map(|info| Tap { info, reduction: Reduction::SpatialMean })
             .collect();
+        for t in &self.taps {
+            t.check(&self.model.name)?;
+        }
         Ok(self)
     }
 
     /// Keep per-position units (every element of the tap, no spatial mean)
     /// for the taps matching `selectors`; taps not yet selected are added.
-    pub fn per_position(mut self, selectors: &str) -> Result<Experiment> {
+    pub fn per_position(self, selectors: &str) -> Result<Experiment> {
+        self.with_reduction(selectors, Reduction::PerPosition)
+    }
+
+    /// Read the special tokens (CLS, registers) of the token taps matching
+    /// `selectors` as their own units (channel × special token) instead of
+    /// the mean over the patch tokens; taps not yet selected are added.
+    pub fn special_tokens(self, selectors: &str) -> Result<Experiment> {
+        self.with_reduction(selectors, Reduction::SpecialTokens)
+    }
+
+    /// Set the reduction of the taps matching `selectors` (added when not
+    /// yet selected); refused for taps that cannot take it.
+    pub fn with_reduction(mut self, selectors: &str, reduction: Reduction) -> Result<Experiment> {
         for info in self.model.select_taps(selectors)? {
-            match self.taps.iter_mut().find(|t| t.info.name == info.name) {
-                Some(t) => t.reduction = Reduction::PerPosition,
-                None => self.taps.push(Tap { info, reduction: Reduction::PerPosition }),
+            let tap = Tap { info, reduction };
+            tap.check(&self.model.name)?;
+            match self.taps.iter_mut().find(|t| t.info.name == tap.info.name) {
+                Some(t) => t.reduction = reduction,
+                None => self.taps.push(tap),
             }
         }
         self.taps.sort_by_key(|t| t.info.depth);
@@ -223,7 +246,7 @@ impl Experiment {
         }
         Ok(Compiled {
             probe: self.model.probe(&self.taps, self.analysis.batch)?,
-            classifier: self.model.classifier(1)?,
+            classifier: if self.model.is_classifier() { Some(self.model.classifier(1)?) } else { None },
         })
     }
 
@@ -279,7 +302,7 @@ impl Experiment {
             )));
         }
         let start = Instant::now();
-        let (probe, classifier) = (&compiled.probe, &compiled.classifier);
+        let (probe, classifier) = (&compiled.probe, compiled.classifier.as_ref());
         let mut results = self.context();
         for (i, image) in images.iter().enumerate() {
             each(self.run_image(probe, classifier, &results.lattice, image, first_index + i as u64, progress)?)?;
@@ -300,13 +323,14 @@ impl Experiment {
             images: vec![],
             seconds: 0.0,
             engine: self.model.backend().describe(),
+            model_output: self.model.output_description(),
         }
     }
 
     fn run_image(
         &self,
         probe: &Probe,
-        classifier: &Probe,
+        classifier: Option<&Probe>,
         lattice: &Lattice,
         image: &Image,
         index: u64,
@@ -337,8 +361,14 @@ impl Experiment {
                 Ok(TapResult { tap: a.tap, spectrum, components, scores })
             })
             .collect::<Result<Vec<_>>>()?;
-        let logits = classifier.logits(std::slice::from_ref(&prepared))?;
-        let top_classes = top_k(&logits[0], 3).into_iter().map(|(i, p)| (self.model.class_name(i), p)).collect();
+        // a model that names no classes (e.g. a saliency network) has no top-1
+        let top_classes = match classifier {
+            Some(c) => {
+                let logits = c.logits(std::slice::from_ref(&prepared))?;
+                top_k(&logits[0], 3).into_iter().map(|(i, p)| (self.model.class_name(i), p)).collect()
+            }
+            None => vec![],
+        };
         Ok(ImageResult {
             image: image.name.clone(),
             prepared,

@@ -83,7 +83,7 @@ pub use error::{Error, Result};
 pub use experiment::{Analysis, Experiment, ImageResult, Results, TapResult};
 pub use images::{Image, Preprocess};
 pub use metrics::{Significance, SnrPreset, UnitScores};
-pub use model::{Model, Probe, Reduction, Tap, TapInfo};
+pub use model::{Model, Probe, Reduction, Role, Tap, TapInfo, TapLayout, TokenLayout};
 pub use spectrum::Spectrum;
 pub use stats::{AcrossImages, SnrSpectrum};
 pub use stimulus::{Design, Modulation, PartLayout, Stimulus, Tag};

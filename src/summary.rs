@@ -143,6 +143,8 @@ pub struct Summary {
     /// Per-image aggregates for the statistics across images (the images
     /// are the trials, [`crate::stats::AcrossImages`]).
     pub across: crate::stats::AcrossImages,
+    /// What the model outputs, in words.
+    pub model_output: String,
 }
 
 impl Summary {
@@ -161,6 +163,7 @@ impl Summary {
             seconds: 0.0,
             engine: context.engine.clone(),
             across: crate::stats::AcrossImages::new(context),
+            model_output: context.model_output.clone(),
         }
     }
 

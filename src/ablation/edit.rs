@@ -313,6 +313,8 @@ impl Ablated {
             preprocess: self.model.preprocess.clone(),
             classes_file: None,
             classes: (!self.model.classes.is_empty()).then(|| self.model.classes.clone()),
+            output: self.model.output.clone(),
+            tokens: self.model.tokens,
             source: Some(format!("{} with units silenced by freqtag ({})", self.source.display(), self.mode.name())),
             license: None,
         };

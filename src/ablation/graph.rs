@@ -124,6 +124,13 @@ fn attr_float(node: &NodeProto, name: &str) -> Option<f32> {
 }
 
 pub(super) fn resolve_producer(g: &GraphIndex, info: &TapInfo) -> std::result::Result<Producer, String> {
+    if !info.is_channel_map() {
+        return Err(format!(
+            "it is a {} (shape {:?}); the ablation silences channels of convolutional maps only",
+            info.layout.describe(),
+            info.shape
+        ));
+    }
     let mut through = Vec::new();
     let mut tensor = info.tensor.as_str();
     for _ in 0..32 {
@@ -376,6 +383,14 @@ pub(super) fn insert_mask(
     info: &TapInfo,
     source: MaskSource,
 ) -> std::result::Result<String, String> {
+    if !info.is_channel_map() {
+        return Err(format!(
+            "tap '{}' is a {} (shape {:?}); the ablation silences channels of convolutional maps only",
+            info.name,
+            info.layout.describe(),
+            info.shape
+        ));
+    }
     let node_name = mask_node_name(&info.name);
     let masked = format!("{node_name}:out");
     let dims: Vec<i64> = std::iter::once(1)

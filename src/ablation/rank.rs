@@ -389,7 +389,7 @@ mod tests {
 
     #[test]
     fn orders_put_nan_last_and_break_ties_by_seed() {
-        let tap = TapInfo { name: "t".into(), tensor: "t".into(), op: "Relu".into(), shape: vec![5, 2, 2], depth: 0 };
+        let tap = TapInfo::channel_map("t", "t", "Relu", vec![5, 2, 2], 0);
         let v = vec![vec![1.0, f64::NAN, 3.0, 1.0, 2.0]];
         let r = Ranking::new(Criterion::Activation, None, std::slice::from_ref(&tap), v.clone(), v.clone(), 7).unwrap();
         let o = r.order_in_tap(0);

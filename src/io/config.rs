@@ -11,6 +11,8 @@
 //! images = ["data/images/chelsea.png", "data/images/c*.png", "data/images/lfw_subset.npy:0-9"]
 //! taps   = "default"            # or "conv", "act", "op:Clip", "/_blocks.*/Conv", ...
 //! per_position = "/_conv_stem/Conv"  # optional: keep every position of these taps as units
+//! tokens = "1+16x16"            # optional: a transformer's token layout (special tokens + patch grid), if its card lacks it
+//! special_tokens = "blocks"     # optional: read the CLS/register tokens of these token taps as their own units
 //! out    = "out/my-run"
 //!
 //! [design]
@@ -53,7 +55,7 @@ use crate::images::Preprocess;
 /// Image lists (files, folders, globs, `.npy` stacks): defined in [`crate::io::sources`].
 pub use crate::io::sources::load_images;
 use crate::metrics::SnrPreset;
-use crate::model::{InputSpec, Model};
+use crate::model::{InputSpec, Model, TokenLayout};
 use crate::stimulus::{Design, Modulation, PartLayout};
 
 /// The `[design]` table.
@@ -140,6 +142,12 @@ pub struct ExperimentFile {
     /// Taps (selectors) whose units are kept per position instead of the
     /// spatial mean.
     pub per_position: Option<String>,
+    /// A transformer's token layout `PREFIX+ROWSxCOLS` (e.g. `1+16x16`),
+    /// overriding the card's.
+    pub tokens: Option<String>,
+    /// Token taps (selectors) whose special tokens (CLS, registers) are read
+    /// as their own units instead of the mean over the patch tokens.
+    pub special_tokens: Option<String>,
     /// Output folder.
     pub out: Option<PathBuf>,
     /// Explicit input spec (models without a card).
@@ -169,8 +177,8 @@ impl ExperimentFile {
             .model
             .as_ref()
             .ok_or_else(|| Error::Config("no model given (--model or `model =` in the experiment file)".into()))?;
-        match &self.input {
-            None => Model::load(path),
+        let model = match &self.input {
+            None => Model::load(path)?,
             Some(i) => {
                 let spec = InputSpec {
                     name: "input".into(),
@@ -186,9 +194,13 @@ impl ExperimentFile {
                     mean: i.mean.clone().unwrap_or_else(|| vec![0.0]),
                     std: i.std.clone().unwrap_or_else(|| vec![1.0]),
                 };
-                Model::load_with(path, spec, pre)
+                Model::load_with(path, spec, pre)?
             }
-        }
+        };
+        Ok(match &self.tokens {
+            Some(t) => model.with_tokens(TokenLayout::parse(t).map_err(Error::Config)?),
+            None => model,
+        })
     }
 }
 

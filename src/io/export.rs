@@ -113,7 +113,10 @@ pub fn design_json_of(summary: &Summary) -> serde_json::Value {
     let taps: Vec<_> = summary
         .taps
         .iter()
-        .map(|t| json!({"name": t.tap.info.name, "tensor": t.tap.info.tensor, "op": t.tap.info.op, "shape": t.tap.info.shape, "depth": t.tap.info.depth, "units": t.units, "reduction": t.tap.reduction, "file": t.tap.info.file_stem()}))
+        .map(|t| {
+            let (unit_shape, unit_axes) = t.tap.unit_axes();
+            json!({"name": t.tap.info.name, "tensor": t.tap.info.tensor, "op": t.tap.info.op, "shape": t.tap.info.shape, "depth": t.tap.info.depth, "layout": t.tap.info.layout, "role": t.tap.info.role, "units": t.units, "unit_shape": unit_shape, "unit_axes": unit_axes, "reduction": t.tap.reduction, "file": t.tap.info.file_stem()})
+        })
         .collect();
     json!({
         "freqtag_version": env!("CARGO_PKG_VERSION"),
@@ -125,6 +128,7 @@ pub fn design_json_of(summary: &Summary) -> serde_json::Value {
         "images": summary.images.iter().map(|i| json!({"name": i.image, "frames_run": i.frames_run, "network_seconds": i.network_seconds, "top_classes": i.top_classes})).collect::<Vec<_>>(),
         "taps": taps,
         "engine": summary.engine,
+        "model_output": summary.model_output,
         "seconds": summary.seconds,
     })
 }
@@ -176,6 +180,9 @@ fn write_image_files(results: &Results, image: &ImageResult, dir: &Path, outputs
                 "op": t.tap.info.op,
                 "shape": t.tap.info.shape,
                 "reduction": t.tap.reduction,
+                "tap_layout": t.tap.info.layout,
+                "unit_shape": t.tap.unit_shape(),
+                "unit_axes": t.tap.unit_axes().1,
                 "image": image.image,
                 "model": results.model,
                 "fs_hz": d.fs_hz,
@@ -188,7 +195,7 @@ fn write_image_files(results: &Results, image: &ImageResult, dir: &Path, outputs
                 "frequencies_hz": s.frequencies(),
                 "amplitude_file": outputs.has(Output::SpectraNpy).then_some(amp_file),
                 "phase_file": outputs.has(Output::PhaseNpy).then_some(phase_file),
-                "layout": "[units, bins], row u is unit u (channel u for spatial-mean taps)",
+                "layout": "[units, bins], row u is unit u: u indexes unit_shape row-major (axes unit_axes; channel u for spatial-mean taps)",
                 "scaling": "single-sided amplitude in activation units: |X_0|/N at DC, 2|X_k|/N for 0<k<N/2, |X_N/2|/N at Nyquist; phase arg(X_k) in radians (cosine phase)",
             });
             let text = serde_json::to_string_pretty(&sidecar).map_err(|e| Error::export_from(&folder, e))?;

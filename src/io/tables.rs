@@ -300,7 +300,15 @@ pub fn layer_summary(results: &Results) -> Result<DataFrame> {
     layers(&Summary::of(results))
 }
 
-/// [`layer_summary`] of a [`Summary`] (results accumulated image by image).
+/// Each of `n` taps' place in graph order, 0 (first) to 1 (last): the x
+/// axis on which networks of different depths are compared.
+pub fn relative_depths(n: usize) -> Vec<f64> {
+    (0..n).map(|i| if n > 1 { i as f64 / (n - 1) as f64 } else { 0.0 }).collect()
+}
+
+/// [`layer_summary`] of a [`Summary`] (results accumulated image by image),
+/// with each tap's transformer `role` (empty for none) and
+/// `relative_depth` ([`relative_depths`]).
 pub fn layers(summary: &Summary) -> Result<DataFrame> {
     let taps = &summary.taps;
     let col =
@@ -310,6 +318,11 @@ pub fn layers(summary: &Summary) -> Result<DataFrame> {
         Column::new("op".into(), taps.iter().map(|t| t.tap.info.op.as_str()).collect::<Vec<_>>()),
         Column::new("depth".into(), taps.iter().map(|t| t.tap.info.depth as u32).collect::<Vec<_>>()),
         Column::new("units".into(), taps.iter().map(|t| t.units as u32).collect::<Vec<_>>()),
+        Column::new(
+            "role".into(),
+            taps.iter().map(|t| t.tap.info.role.map(|r| r.label()).unwrap_or_default()).collect::<Vec<_>>(),
+        ),
+        Column::new("relative_depth".into(), relative_depths(taps.len())),
         col("share_units_with_im", &|t| t.share_with_im()),
         col("mean_tagged_total", &|t| t.tagged_sum / t.n.max(1) as f64),
         col("mean_im", &|t| t.im_sum / t.n.max(1) as f64),

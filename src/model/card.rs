@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::images::Preprocess;
+use crate::model::taps::TokenLayout;
 
 /// The input a model expects.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -50,6 +51,14 @@ pub struct ModelCard {
     /// Class names inline.
     #[serde(default)]
     pub classes: Option<Vec<String>>,
+    /// What the model's output is, in words (e.g. "saliency map [224, 224]");
+    /// said in reports instead of classes when the model is not a classifier.
+    #[serde(default)]
+    pub output: Option<String>,
+    /// The token sequence of a transformer (special tokens, patch grid): it
+    /// tells which axis of a `[tokens, channels]` tensor holds the units.
+    #[serde(default)]
+    pub tokens: Option<TokenLayout>,
     /// Where the weights come from.
     #[serde(default)]
     pub source: Option<String>,

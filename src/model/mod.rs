@@ -44,13 +44,14 @@ pub(crate) mod card;
 pub mod engine;
 pub(crate) mod probe;
 pub(crate) mod taps;
+pub(crate) mod transformer;
 
 #[doc(no_inline)]
 pub use crate::pattern::glob_match;
 pub use card::{InputSpec, ModelCard};
 pub use engine::Backend;
 pub use probe::{Probe, TapActivations};
-pub use taps::{file_stem, Reduction, Tap, TapInfo, ACTIVATION_OPS, CONV_OPS};
+pub use taps::{file_stem, Reduction, Role, Tap, TapInfo, TapLayout, TokenLayout, ACTIVATION_OPS, CONV_OPS};
 
 /// The ONNX operator-set version of the default domain (13 when absent).
 pub(crate) fn onnx_opset(proto: &ModelProto) -> i64 {
@@ -68,8 +69,13 @@ pub struct Model {
     pub input: InputSpec,
     /// Preprocessing.
     pub preprocess: Preprocess,
-    /// Class names (may be empty).
+    /// Class names (empty for a model that is not a classifier, or whose
+    /// card names no classes: then no "top-1" is reported).
     pub classes: Vec<String>,
+    /// What the output is, in words, from the card (e.g. "saliency map").
+    pub output: Option<String>,
+    /// A transformer's token sequence, from the card ([`Model::with_tokens`]).
+    pub tokens: Option<TokenLayout>,
     proto: Arc<ModelProto>,
     taps: Vec<TapInfo>,
     backend: Backend,
@@ -117,7 +123,11 @@ impl Model {
         let mut m = Model::load_with(&onnx_path, card.input, card.preprocess)?;
         m.name = card.name;
         m.classes = classes;
-        Ok(m)
+        m.output = card.output;
+        Ok(match card.tokens {
+            Some(t) => m.with_tokens(t),
+            None => m,
+        })
     }
 
     /// Load an ONNX file with explicit input spec and preprocessing.
@@ -143,17 +153,44 @@ impl Model {
             return Err(Error::model(&path, format!("layout {} is not supported; use NCHW", input.layout)));
         }
         preprocess.validate(input.channels).map_err(|e| Error::model(&path, e))?;
-        let taps = engine::tract::discover_taps(&proto, &path, &input)?;
+        let mut taps = engine::tract::discover_taps(&proto, &path, &input)?;
+        transformer::annotate(&proto, &mut taps, None);
         Ok(Model {
             name,
             path,
             input,
             preprocess,
             classes: vec![],
+            output: None,
+            tokens: None,
             proto: Arc::new(proto),
             taps,
             backend: Backend::Tract,
         })
+    }
+
+    /// Declare the model's token sequence (what a card's `tokens` entry
+    /// says): `[tokens, channels]` tensors then have channels as units, and
+    /// the transformer's blocks are found (see [`Role`]).
+    pub fn with_tokens(mut self, tokens: TokenLayout) -> Model {
+        transformer::annotate(&self.proto, &mut self.taps, Some(&tokens));
+        self.tokens = Some(tokens);
+        self
+    }
+
+    /// Whether the model names classes (a "top-1" means something).
+    pub fn is_classifier(&self) -> bool {
+        !self.classes.is_empty()
+    }
+
+    /// What the model outputs, in words: the card's `output`, else
+    /// "N classes" or "an unnamed output".
+    pub fn output_description(&self) -> String {
+        match (&self.output, self.classes.len()) {
+            (Some(o), _) => o.clone(),
+            (None, 0) => "output not described (the card names no classes)".into(),
+            (None, n) => format!("classifier, {n} classes"),
+        }
     }
 
     /// Run this model's probes on `backend` (tract by default).
@@ -195,6 +232,9 @@ impl Model {
     /// model's engine ([`Model::with_backend`]).
     pub fn probe(&self, taps: &[Tap], batch: usize) -> Result<Probe> {
         let batch = batch.max(1);
+        for t in taps {
+            t.check(&self.name)?;
+        }
         let i = &self.input;
         let net = engine::compile(
             self.backend,
@@ -256,10 +296,17 @@ impl Model {
     }
 
     /// Select taps by a comma-separated list of selectors:
-    /// `default` (every conv and activation output), `conv`, `act`, `all`
-    /// (every float node output), `op:Type`, a node or tensor name, or a
-    /// pattern with `*` and `?` wildcards. An empty selector means `default`.
-    /// Results keep graph order, without duplicates.
+    /// `default` (every conv and activation output, and for a transformer
+    /// its patch embedding and per block the attention output, the MLP
+    /// activation and the block output; never a tap whose unit axis is
+    /// unknown), `conv`, `act`, `all` (every float node output), `op:Type`,
+    /// a node or tensor name, or a pattern with `*` and `?` wildcards.
+    /// Transformer roles (models with a token layout, see [`Role`]): `embed`
+    /// (patch embedding and embeddings), `attn` (attention outputs),
+    /// `attn-probs` (attention probabilities), `mlp` (MLP activations),
+    /// `resid` (residual stream after attention), `blocks` (block outputs).
+    /// An empty selector means `default`. Results keep graph order, without
+    /// duplicates.
     pub fn select_taps(&self, selectors: &str) -> Result<Vec<TapInfo>> {
         let sels: Vec<&str> = selectors.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
         let sels = if sels.is_empty() { vec!["default"] } else { sels };
@@ -267,8 +314,37 @@ impl Model {
         for sel in sels {
             let lower = sel.to_lowercase();
             let hits: Vec<usize> = match lower.as_str() {
-                "default" => {
-                    self.indices(|t| CONV_OPS.contains(&t.op.as_str()) || ACTIVATION_OPS.contains(&t.op.as_str()))
+                "default" => self.indices(|t| {
+                    t.layout != TapLayout::Unknown
+                        && (CONV_OPS.contains(&t.op.as_str())
+                            || ACTIVATION_OPS.contains(&t.op.as_str())
+                            || matches!(t.role, Some(Role::Attention(_) | Role::Mlp(_) | Role::Block(_))))
+                }),
+                "embed" | "attn" | "attn-probs" | "mlp" | "resid" | "blocks" => {
+                    let v = self.indices(|t| {
+                        matches!(
+                            (lower.as_str(), t.role),
+                            ("embed", Some(Role::PatchEmbedding | Role::Embeddings))
+                                | ("attn", Some(Role::Attention(_)))
+                                | ("attn-probs", Some(Role::AttentionProbs(_)))
+                                | ("mlp", Some(Role::Mlp(_)))
+                                | ("resid", Some(Role::Residual(_)))
+                                | ("blocks", Some(Role::Block(_)))
+                        )
+                    });
+                    if v.is_empty() {
+                        return Err(Error::Config(match self.tokens {
+                            None => format!(
+                                "'{sel}' selects transformer taps, and {} has no token layout: give its card \"tokens\" (e.g. {{\"prefix\": 1, \"grid\": [16, 16]}}) or --tokens 1+16x16",
+                                self.name
+                            ),
+                            Some(t) => format!(
+                                "'{sel}' matches no tap of {} (token layout {t}): no transformer block of that shape was found; `freqtag inspect --all` lists every tap with its layout",
+                                self.name
+                            ),
+                        }));
+                    }
+                    v
                 }
                 "conv" => self.indices(|t| CONV_OPS.contains(&t.op.as_str())),
                 "act" | "activation" | "activations" => self.indices(|t| ACTIVATION_OPS.contains(&t.op.as_str())),

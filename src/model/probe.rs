@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use super::card::InputSpec;
 use super::engine::{Input, Network};
-use super::taps::{Reduction, Tap};
+use super::taps::{Reduction, Tap, TapLayout};
 use crate::error::{Error, Result};
 use crate::images::{Image, Preprocess};
 
@@ -212,11 +212,10 @@ pub(crate) fn batched_logits(
     Ok(out)
 }
 
-/// Reduce one tap's batch output `[batch, C, ...]` to `[real, units]`
+/// Reduce one tap's batch output `[batch, shape…]` to `[real, units]`
 /// (`in_graph`: the engine already took the spatial mean, `[batch, C]`).
 fn reduce(out: &[f32], batch: usize, real: usize, tap: &Tap, units: usize, in_graph: bool) -> Result<Vec<f32>> {
     let per_frame = out.len() / batch;
-    let c = tap.info.channels();
     if in_graph {
         if per_frame != units {
             return Err(Error::Data(format!(
@@ -226,27 +225,81 @@ fn reduce(out: &[f32], batch: usize, real: usize, tap: &Tap, units: usize, in_gr
         }
         return Ok(out[..real * units].to_vec());
     }
-    if per_frame != c * tap.info.positions() {
+    let expected: usize = tap.info.shape.iter().product();
+    if per_frame != expected {
         return Err(Error::Data(format!(
             "tap {} produced {per_frame} values per frame, expected shape {:?}",
             tap.info.name, tap.info.shape
         )));
     }
-    let pos = tap.info.positions();
     let mut v = Vec::with_capacity(real * units);
     for f in 0..real {
         let frame = &out[f * per_frame..(f + 1) * per_frame];
-        match tap.reduction {
-            Reduction::PerPosition => v.extend_from_slice(frame),
-            Reduction::SpatialMean => v.extend(frame.chunks(pos).map(|ch| (sum_f32(ch) / pos as f64) as f32)),
-            Reduction::MeanOfSquares => v.extend(
-                frame
-                    .chunks(pos)
-                    .map(|ch| (ch.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>() / pos as f64) as f32),
-            ),
+        match tap.info.layout {
+            TapLayout::Tokens { prefix, channels, .. } => reduce_tokens(frame, prefix, channels, tap.reduction, &mut v),
+            TapLayout::Attention { prefix, grid, .. } => {
+                reduce_attention(frame, prefix, prefix + grid[0] * grid[1], tap.reduction, &mut v)
+            }
+            _ => reduce_channels(frame, tap.info.positions(), tap.reduction, &mut v),
         }
     }
     Ok(v)
+}
+
+/// A channel map `[C, positions]`: per channel (or every element).
+fn reduce_channels(frame: &[f32], pos: usize, reduction: Reduction, v: &mut Vec<f32>) {
+    match reduction {
+        Reduction::PerPosition | Reduction::SpecialTokens => v.extend_from_slice(frame),
+        Reduction::SpatialMean => v.extend(frame.chunks(pos).map(|ch| (sum_f32(ch) / pos as f64) as f32)),
+        Reduction::MeanOfSquares => v.extend(
+            frame.chunks(pos).map(|ch| (ch.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>() / pos as f64) as f32),
+        ),
+    }
+}
+
+/// A token sequence `[prefix + patches, C]`: per channel the mean over the
+/// patch tokens (or of their squares); per channel × patch; per channel ×
+/// special token. Units are channel-major.
+fn reduce_tokens(frame: &[f32], prefix: usize, c: usize, reduction: Reduction, v: &mut Vec<f32>) {
+    let rows: Vec<&[f32]> = frame.chunks(c).collect();
+    let patches = &rows[prefix..];
+    match reduction {
+        Reduction::SpatialMean | Reduction::MeanOfSquares => {
+            let square = reduction == Reduction::MeanOfSquares;
+            let mut sums = vec![0f64; c];
+            for row in patches {
+                for (s, &x) in sums.iter_mut().zip(row.iter()) {
+                    *s += if square { (x as f64) * (x as f64) } else { x as f64 };
+                }
+            }
+            v.extend(sums.iter().map(|s| (s / patches.len() as f64) as f32));
+        }
+        Reduction::PerPosition => (0..c).for_each(|ch| v.extend(patches.iter().map(|row| row[ch]))),
+        Reduction::SpecialTokens => (0..c).for_each(|ch| v.extend(rows[..prefix].iter().map(|row| row[ch]))),
+    }
+}
+
+/// Attention probabilities `[heads, T, T]` (query rows, key columns): per
+/// head × key the mean over the patch-token queries (or of squares); every
+/// element; the special-token queries' rows.
+fn reduce_attention(frame: &[f32], prefix: usize, t: usize, reduction: Reduction, v: &mut Vec<f32>) {
+    for head in frame.chunks(t * t) {
+        let rows: Vec<&[f32]> = head.chunks(t).collect();
+        match reduction {
+            Reduction::SpatialMean | Reduction::MeanOfSquares => {
+                let square = reduction == Reduction::MeanOfSquares;
+                let mut sums = vec![0f64; t];
+                for row in &rows[prefix..] {
+                    for (s, &x) in sums.iter_mut().zip(row.iter()) {
+                        *s += if square { (x as f64) * (x as f64) } else { x as f64 };
+                    }
+                }
+                v.extend(sums.iter().map(|s| (s / (t - prefix) as f64) as f32));
+            }
+            Reduction::PerPosition => v.extend_from_slice(head),
+            Reduction::SpecialTokens => rows[..prefix].iter().for_each(|row| v.extend_from_slice(row)),
+        }
+    }
 }
 
 /// Sum of `x` in f64 precision, fast: 8 independent f32 lanes over blocks

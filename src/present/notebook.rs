@@ -47,7 +47,7 @@ use crate::components::{Kind, Lattice};
 use crate::error::{Error, Result};
 use crate::experiment::{Experiment, Results};
 use crate::images::Image;
-use crate::model::{Model, ACTIVATION_OPS, CONV_OPS};
+use crate::model::Model;
 use crate::pattern::glob_match;
 use crate::plots::{self, colour_map, kind_colour, Figure};
 use crate::report::{esc, findings, Findings};
@@ -229,15 +229,18 @@ impl Model {
                 None => by_op.push((t.op.clone(), 1, t.channels())),
             }
         }
-        let default = self
-            .taps()
-            .iter()
-            .filter(|t| CONV_OPS.contains(&t.op.as_str()) || ACTIVATION_OPS.contains(&t.op.as_str()))
-            .count();
+        let default = self.select_taps("default").map(|t| t.len()).unwrap_or(0);
+        let tokens = match self.tokens {
+            Some(t) => format!(
+                "; tokens {t} ({} special, {}×{} patches; units of token taps are channels, averaged over the patch tokens)",
+                t.prefix, t.grid[0], t.grid[1]
+            ),
+            None => String::new(),
+        };
         let mut h = format!(
-            "<b>Model</b> {} <small>({})</small><br>input <code>{}</code>: {} [batch, {}, {}, {}]; {} classes<br>\
+            "<b>Model</b> {} <small>({})</small><br>input <code>{}</code>: {} [batch, {}, {}, {}]{}; output: {}<br>\
 preprocess: resize short side {:?}, centre crop {:?}, (x·{} − mean {:?}) / std {:?}<br>\
-{} tappable node outputs, {} in the default selection (conv and activation outputs)\
+{} tappable node outputs, {} in the default selection\
 <table style=\"{TABLE_STYLE}\"><tr><th>op</th><th>taps</th><th>channels (units) in all</th></tr>",
             esc(&self.name),
             esc(&self.path.display().to_string()),
@@ -246,7 +249,8 @@ preprocess: resize short side {:?}, centre crop {:?}, (x·{} − mean {:?}) / st
             i.channels,
             i.height,
             i.width,
-            self.classes.len(),
+            esc(&tokens),
+            esc(&self.output_description()),
             p.resize_short_side,
             p.center_crop,
             p.value_scale,
@@ -438,7 +442,13 @@ impl Results {
             self.lattice.max_order,
             self.lattice.components.len()
         );
-        let _ = write!(h, "<table style=\"{TABLE_STYLE}\"><tr><th>image</th><th>top classes (unmodulated)</th><th>network s</th></tr>");
+        let classes = self.images.iter().any(|i| !i.top_classes.is_empty());
+        let _ = write!(
+            h,
+            "<br>model output: {}<table style=\"{TABLE_STYLE}\"><tr><th>image</th><th>{}</th><th>network s</th></tr>",
+            esc(&self.model_output),
+            if classes { "top classes (unmodulated)" } else { "top classes: none (no class names)" }
+        );
         for img in &self.images {
             let top =
                 img.top_classes.iter().map(|(c, p)| format!("{} {:.2}", esc(c), p)).collect::<Vec<_>>().join("; ");

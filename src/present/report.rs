@@ -121,11 +121,12 @@ code{{background:#f4f4f4;padding:1px 4px}}</style></head><body>",
     let _ = write!(h, "<h1>Frequency tagging of {}</h1>", esc(&results.model));
     let _ = write!(
         h,
-        "<p>freqtag {} — {} image(s), {} taps, {} units per image.</p>",
+        "<p>freqtag {} — {} image(s), {} taps, {} units per image. Model output: {}.</p>",
         env!("CARGO_PKG_VERSION"),
         results.images.len(),
         findings.taps,
-        findings.units
+        findings.units,
+        esc(&results.model_output)
     );
     h.push_str("<h2>Design</h2><table><tr><th>parts</th><th>tags (Hz)</th><th>α range</th><th>modulation</th><th>frame rate</th><th>frames</th><th>resolution</th><th>period run</th><th>noise</th></tr>");
     let tags = d.tags.iter().map(|t| format!("{}", t.frequency_hz)).collect::<Vec<_>>().join(", ");
@@ -151,7 +152,7 @@ code{{background:#f4f4f4;padding:1px 4px}}</style></head><body>",
     );
     let _ = write!(
         h,
-        "<p>Spectra: single-sided amplitude in activation units (a sinusoid of amplitude A reads A), one unit = one channel's spatial mean. \
+        "<p>Spectra: single-sided amplitude in activation units (a sinusoid of amplitude A reads A), one unit = one channel's spatial mean (for a transformer's token sequence: a channel's mean over the patch tokens). \
 Lattice up to order {}; SNR columns use the <code>{}</code> neighbour preset (NaN without injected noise). Network: {}, {:.1} frames/s; total {:.1} s.</p>",
         results.analysis.max_order,
         results.analysis.preset.name(),
@@ -159,7 +160,12 @@ Lattice up to order {}; SNR columns use the <code>{}</code> neighbour preset (Na
         results.frames_per_second(),
         results.seconds
     );
-    h.push_str("<h2>Images</h2><table><tr><th>image</th><th>top classes (unmodulated)</th><th>frames run</th><th>network time</th></tr>");
+    let classes = results.images.iter().any(|i| !i.top_classes.is_empty());
+    let _ = write!(
+        h,
+        "<h2>Images</h2><table><tr><th>image</th><th>{}</th><th>frames run</th><th>network time</th></tr>",
+        if classes { "top classes (unmodulated)" } else { "top classes: none (the model names no classes)" }
+    );
     for img in &results.images {
         let top = img.top_classes.iter().map(|(c, p)| format!("{} {:.2}", esc(c), p)).collect::<Vec<_>>().join("; ");
         let _ = write!(

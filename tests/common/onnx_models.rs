@@ -328,3 +328,171 @@ impl Lcg {
         bits as f32 / (1u32 << 23) as f32 - 1.0
     }
 }
+
+// ---------------------------------------------------------------------------
+// A tiny vision transformer
+// ---------------------------------------------------------------------------
+
+/// The shape of [`tiny_vit_model`]: a `channels × size × size` image cut
+/// into `patch × patch` patches, `dim` channels per token, `heads` heads.
+#[derive(Clone, Copy, Debug)]
+pub struct TinyVit {
+    pub channels: usize,
+    pub size: usize,
+    pub patch: usize,
+    pub dim: usize,
+    pub heads: usize,
+    pub seed: u64,
+}
+
+impl TinyVit {
+    /// Patch grid side.
+    pub fn grid(&self) -> usize {
+        self.size / self.patch
+    }
+    /// Patch tokens.
+    pub fn patches(&self) -> usize {
+        self.grid() * self.grid()
+    }
+    /// All tokens (CLS + patches).
+    pub fn tokens(&self) -> usize {
+        1 + self.patches()
+    }
+    /// The weights, drawn in a fixed order from one stream: patch conv
+    /// `[dim, C, p, p]` and bias `[dim]`, CLS `[dim]`, position embeddings
+    /// `[tokens, dim]`, then Wq, Wk, Wv, Wo `[dim, dim]`, W1 `[dim, 2dim]`, b1
+    /// `[2dim]`, W2 `[2dim, dim]` (row-major, `x · W`).
+    pub fn weights(&self) -> TinyVitWeights {
+        let mut rng = Lcg::new(self.seed ^ 0x7A5F_0000_0000_0001);
+        let mut draw = |n: usize, scale: f32| (0..n).map(|_| scale * rng.next_signed()).collect::<Vec<f32>>();
+        let (d, c, p, t) = (self.dim, self.channels, self.patch, self.tokens());
+        TinyVitWeights {
+            patch_w: draw(d * c * p * p, 0.5),
+            patch_b: draw(d, 0.1),
+            cls: draw(d, 0.5),
+            pos: draw(t * d, 0.1),
+            wq: draw(d * d, 0.6),
+            wk: draw(d * d, 0.6),
+            wv: draw(d * d, 0.5),
+            wo: draw(d * d, 0.5),
+            w1: draw(d * 2 * d, 0.5),
+            b1: draw(2 * d, 0.1),
+            w2: draw(2 * d * d, 0.5),
+        }
+    }
+}
+
+/// The weights of a [`TinyVit`] (see [`TinyVit::weights`]).
+pub struct TinyVitWeights {
+    pub patch_w: Vec<f32>,
+    pub patch_b: Vec<f32>,
+    pub cls: Vec<f32>,
+    pub pos: Vec<f32>,
+    pub wq: Vec<f32>,
+    pub wk: Vec<f32>,
+    pub wv: Vec<f32>,
+    pub wo: Vec<f32>,
+    pub w1: Vec<f32>,
+    pub b1: Vec<f32>,
+    pub w2: Vec<f32>,
+}
+
+/// One pre-norm-free transformer block on patch tokens, as exporters write
+/// it (node names in quotes are taps):
+///
+/// `"patch"` Conv (kernel = stride = patch) `[B, dim, g, g]` → Reshape
+/// `[B, dim, g·g]` → `"tokens"` Transpose `[B, g·g, dim]` → a CLS token
+/// (`0 · mean + cls`, so it does not depend on the batch size) concatenated
+/// in front → `"pos_add"` + position embeddings `[B, T, dim]` →
+/// attention: `"q"`, `"k"`, `"v"` MatMul, split into `heads`
+/// (`"q_heads"` Reshape `[B, T, h, dh]`, Transposes), `"scores"` QKᵀ·dh^-½,
+/// `"probs"` Softmax `[B, h, T, T]`, `"ctx"` probs·V, merged `"merge"`
+/// `[B, T, dim]`, `"attn_out"` MatMul Wo → `"resid1"` = pos_add + attn_out →
+/// MLP: `"fc1"` (+ b1 `"fc1b"`), exact GELU as Div → Erf → Add → Mul →
+/// `"gelu"` Mul, `"fc2"` → `"block"` = fc2 + resid1 (the graph output).
+pub fn tiny_vit_model(v: &TinyVit) -> Vec<u8> {
+    let w = v.weights();
+    let (d, c, p, g, t, h) =
+        (v.dim as i64, v.channels as i64, v.patch as i64, v.grid() as i64, v.tokens() as i64, v.heads as i64);
+    let dh = d / h;
+    let mm = |name: &str, a: &str, b: &str| node(name, "MatMul", &[a, b], vec![]);
+    let reshape = |name: &str, x: &str, shape: &str| node(name, "Reshape", &[x, shape], vec![]);
+    let transpose = |name: &str, x: &str, perm: &[i64]| node(name, "Transpose", &[x], vec![attr_ints("perm", perm)]);
+    let o = out_name;
+    let nodes = vec![
+        node(
+            "patch",
+            "Conv",
+            &[INPUT_NAME, "patch_w", "patch_b"],
+            vec![attr_ints("kernel_shape", &[p, p]), attr_ints("strides", &[p, p])],
+        ),
+        reshape("flat", &o("patch"), "shape_flat"),
+        transpose("tokens", &o("flat"), &[0, 2, 1]),
+        node("pool0", "ReduceMean", &[&o("tokens")], vec![attr_ints("axes", &[1]), attr_int("keepdims", 1)]),
+        node("zero", "Mul", &[&o("pool0"), "c_zero"], vec![]),
+        node("cls", "Add", &[&o("zero"), "cls_token"], vec![]),
+        node("seq", "Concat", &[&o("cls"), &o("tokens")], vec![attr_int("axis", 1)]),
+        node("pos_add", "Add", &[&o("seq"), "pos_embed"], vec![]),
+        mm("q", &o("pos_add"), "wq"),
+        mm("k", &o("pos_add"), "wk"),
+        mm("v", &o("pos_add"), "wv"),
+        reshape("q_heads", &o("q"), "shape_heads"),
+        transpose("q_t", &o("q_heads"), &[0, 2, 1, 3]),
+        reshape("k_heads", &o("k"), "shape_heads"),
+        transpose("k_t", &o("k_heads"), &[0, 2, 3, 1]),
+        reshape("v_heads", &o("v"), "shape_heads"),
+        transpose("v_t", &o("v_heads"), &[0, 2, 1, 3]),
+        mm("scores", &o("q_t"), &o("k_t")),
+        node("scaled", "Mul", &[&o("scores"), "c_scale"], vec![]),
+        node("probs", "Softmax", &[&o("scaled")], vec![attr_int("axis", -1)]),
+        mm("ctx", &o("probs"), &o("v_t")),
+        transpose("ctx_t", &o("ctx"), &[0, 2, 1, 3]),
+        reshape("merge", &o("ctx_t"), "shape_merge"),
+        mm("attn_out", &o("merge"), "wo"),
+        node("resid1", "Add", &[&o("pos_add"), &o("attn_out")], vec![]),
+        mm("fc1", &o("resid1"), "w1"),
+        node("fc1b", "Add", &[&o("fc1"), "b1"], vec![]),
+        node("g_div", "Div", &[&o("fc1b"), "c_sqrt2"], vec![]),
+        node("g_erf", "Erf", &[&o("g_div")], vec![]),
+        node("g_add", "Add", &[&o("g_erf"), "c_one"], vec![]),
+        node("g_mul", "Mul", &[&o("fc1b"), &o("g_add")], vec![]),
+        node("gelu", "Mul", &[&o("g_mul"), "c_half"], vec![]),
+        mm("fc2", &o("gelu"), "w2"),
+        node("block", "Add", &[&o("fc2"), &o("resid1")], vec![]),
+    ];
+    let scalar = |name: &str, x: f32| f32_tensor(name, &[], vec![x]);
+    let initializers = vec![
+        f32_tensor("patch_w", &[d, c, p, p], w.patch_w),
+        f32_tensor("patch_b", &[d], w.patch_b),
+        i64_tensor("shape_flat", &[0, d, g * g]),
+        i64_tensor("shape_heads", &[0, t, h, dh]),
+        i64_tensor("shape_merge", &[0, t, d]),
+        scalar("c_zero", 0.0),
+        f32_tensor("cls_token", &[1, 1, d], w.cls),
+        f32_tensor("pos_embed", &[1, t, d], w.pos),
+        f32_tensor("wq", &[d, d], w.wq),
+        f32_tensor("wk", &[d, d], w.wk),
+        f32_tensor("wv", &[d, d], w.wv),
+        f32_tensor("wo", &[d, d], w.wo),
+        scalar("c_scale", 1.0 / (dh as f32).sqrt()),
+        f32_tensor("w1", &[d, 2 * d], w.w1),
+        f32_tensor("b1", &[2 * d], w.b1),
+        scalar("c_sqrt2", std::f32::consts::SQRT_2),
+        scalar("c_one", 1.0),
+        scalar("c_half", 0.5),
+        f32_tensor("w2", &[2 * d, d], w.w2),
+    ];
+    let output = value_info(&out_name("block"), vec![batch_dim(), fixed_dim(v.tokens()), fixed_dim(v.dim)]);
+    encode("tiny_vit", v.channels, v.size, v.size, nodes, initializers, output)
+}
+
+/// An int64 initializer of rank 1 (e.g. a Reshape's shape).
+fn i64_tensor(name: &str, values: &[i64]) -> TensorProto {
+    TensorProto {
+        name: name.to_string(),
+        dims: vec![values.len() as i64],
+        data_type: DataType::Int64 as i32,
+        int64_data: values.to_vec(),
+        ..Default::default()
+    }
+}

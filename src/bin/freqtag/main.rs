@@ -60,6 +60,10 @@ enum Command {
         /// List every float node output, not only conv and activation taps.
         #[arg(long)]
         all: bool,
+        /// A transformer's token layout PREFIX+ROWSxCOLS (e.g. 1+16x16),
+        /// when its card does not say it.
+        #[arg(long)]
+        tokens: Option<String>,
     },
 }
 
@@ -68,7 +72,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo { out, quiet, backend } => run::demo(&out, quiet, &backend),
         Command::Run(args) => run::run(*args),
-        Command::Inspect { model, all } => run::inspect(&model, all),
+        Command::Inspect { model, all, tokens } => run::inspect(&model, all, tokens.as_deref()),
         Command::Ablate(args) => prune::ablate(args),
         Command::Prune(args) => prune::prune(*args),
         Command::Sweep(args) => sweep::sweep(args),

@@ -81,6 +81,14 @@ pub struct RunArgs {
     /// Keep per-position units (no spatial mean) for the taps matching these selectors.
     #[arg(long)]
     per_position: Option<String>,
+    /// A transformer's token layout PREFIX+ROWSxCOLS (e.g. 1+16x16: a CLS
+    /// token and a 16×16 patch grid), when its card does not say it.
+    #[arg(long)]
+    tokens: Option<String>,
+    /// Read the special tokens (CLS, registers) of the token taps matching
+    /// these selectors as their own units.
+    #[arg(long)]
+    special_tokens: Option<String>,
     /// Lattice order.
     #[arg(long)]
     order: Option<u32>,
@@ -124,6 +132,8 @@ pub fn demo(out: &Path, quiet: bool, backend: &str) -> Result<()> {
         images,
         taps: Some("default".into()),
         per_position: None,
+        tokens: None,
+        special_tokens: None,
         input: None,
         out: Some(out.to_path_buf()),
         design: DesignConfig::default(),
@@ -172,6 +182,12 @@ pub fn run(a: RunArgs) -> Result<()> {
     }
     if a.per_position.is_some() {
         f.per_position = a.per_position;
+    }
+    if a.tokens.is_some() {
+        f.tokens = a.tokens;
+    }
+    if a.special_tokens.is_some() {
+        f.special_tokens = a.special_tokens;
     }
     if a.out.is_some() {
         f.out = a.out;
@@ -226,6 +242,9 @@ fn execute(f: ExperimentFile, opts: &Options) -> Result<()> {
         Experiment::new(model, design)?.with_taps(f.taps.as_deref().unwrap_or("default"))?.with_analysis(analysis);
     if let Some(sel) = &f.per_position {
         exp = exp.per_position(sel)?;
+    }
+    if let Some(sel) = &f.special_tokens {
+        exp = exp.special_tokens(sel)?;
     }
     let per_image = exp.frames_per_image();
     let units: usize = exp.taps.iter().map(|t| t.units()).sum();
@@ -292,8 +311,11 @@ fn execute(f: ExperimentFile, opts: &Options) -> Result<()> {
     Ok(())
 }
 
-pub fn inspect(path: &Path, all: bool) -> Result<()> {
-    let model = Model::load(path)?;
+pub fn inspect(path: &Path, all: bool, tokens: Option<&str>) -> Result<()> {
+    let mut model = Model::load(path)?;
+    if let Some(t) = tokens {
+        model = model.with_tokens(freqtag::TokenLayout::parse(t).map_err(Error::Config)?);
+    }
     let i = &model.input;
     println!("model {} ({})", model.name, model.path.display());
     println!(
@@ -301,12 +323,46 @@ pub fn inspect(path: &Path, all: bool) -> Result<()> {
         i.name, i.layout, i.channels, i.height, i.width, model.preprocess.resize_short_side, model.preprocess.center_crop,
         model.preprocess.value_scale, model.preprocess.mean, model.preprocess.std
     );
-    println!("classes: {}", model.classes.len());
+    println!("output: {}", model.output_description());
+    match model.tokens {
+        Some(t) => println!(
+            "tokens: {t} ({} special, {}×{} patch grid); a token tap's units are its channels, each averaged over the patch tokens",
+            t.prefix, t.grid[0], t.grid[1]
+        ),
+        None => println!("tokens: none declared (a CNN; for a transformer give the card \"tokens\" or --tokens)"),
+    }
     let taps = model.select_taps(if all { "all" } else { "default" })?;
-    println!("{} taps{}:", taps.len(), if all { "" } else { " (conv and activation outputs; --all for every node)" });
-    println!("{:>5}  {:<12} {:<18} name", "depth", "op", "shape");
-    for t in taps {
-        println!("{:>5}  {:<12} {:<18} {}", t.depth, t.op, format!("{:?}", t.shape), t.name);
+    let what = if model.tokens.is_some() {
+        " (conv and activation outputs, patch embedding, per block attention out, MLP activation and output; --all for every node)"
+    } else {
+        " (conv and activation outputs; --all for every node)"
+    };
+    println!("{} taps{}:", taps.len(), if all { "" } else { what });
+    println!("{:>5}  {:<14} {:<18} {:<32} {:<26} name", "depth", "op", "shape", "layout (units)", "role");
+    for t in &taps {
+        let units = freqtag::Tap { info: t.clone(), reduction: freqtag::Reduction::SpatialMean };
+        let layout = match t.layout {
+            freqtag::TapLayout::Unknown => "unknown: not read".to_string(),
+            _ => format!("{} ({})", t.layout.describe(), units.units()),
+        };
+        let role = t.role.map(|r| r.label()).unwrap_or_default();
+        println!(
+            "{:>5}  {:<12} {:<18} {:<30} {:<28} {}",
+            t.depth,
+            t.op,
+            format!("{:?}", t.shape),
+            layout,
+            role,
+            t.name
+        );
+    }
+    let unknown = model.taps().iter().filter(|t| t.layout == freqtag::TapLayout::Unknown).count();
+    if unknown > 0 {
+        println!(
+            "{unknown} node outputs have an axis freqtag cannot read as units ({}); they are left out of `default` and refused when named{}",
+            if model.tokens.is_some() { "inside attention, or not token-shaped" } else { "[a, b] tensors, softmax maps" },
+            if model.tokens.is_none() { "; a transformer needs its token layout (card \"tokens\" or --tokens PREFIX+ROWSxCOLS)" } else { "" }
+        );
     }
     Ok(())
 }

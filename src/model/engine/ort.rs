@@ -101,8 +101,10 @@ impl OrtNet {
             let mut new_outputs = Vec::with_capacity(taps.len());
             for (k, tap) in taps.iter().enumerate() {
                 let rank = tap.info.shape.len() + 1;
-                // GlobalAveragePool for NCHW maps (the fastest here), ReduceMean otherwise
-                let name = if tap.reduction == Reduction::SpatialMean && rank == 4 {
+                // GlobalAveragePool for NCHW maps (the fastest here), ReduceMean for other
+                // channel maps; token sequences and attention are reduced by the probe
+                let mean = tap.reduction == Reduction::SpatialMean && tap.info.is_channel_map();
+                let name = if mean && rank == 4 {
                     let out = format!("freqtag_spatial_mean_{k}");
                     graph.node.push(NodeProto {
                         name: out.clone(),
@@ -113,7 +115,7 @@ impl OrtNet {
                     });
                     reduced.push(true);
                     out
-                } else if tap.reduction == Reduction::SpatialMean && rank > 2 {
+                } else if mean && rank > 2 {
                     let out = format!("freqtag_spatial_mean_{k}");
                     let axes: Vec<i64> = (2..rank as i64).collect();
                     let mut node = NodeProto {

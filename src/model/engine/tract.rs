@@ -162,7 +162,7 @@ pub(crate) fn discover_taps(proto: &ModelProto, path: &Path, input: &InputSpec) 
         if shape.first() != Some(&1) || fact.datum_type != f32::datum_type() {
             continue; // not a per-frame float feature (e.g. shape constants)
         }
-        taps.push(TapInfo { name, tensor, op, shape: shape[1..].to_vec(), depth });
+        taps.push(TapInfo::channel_map(&name, &tensor, &op, shape[1..].to_vec(), depth));
     }
     if taps.is_empty() {
         return Err(Error::model(path, "no tappable float node outputs found"));

@@ -33,6 +33,7 @@ use crate::stimulus::Stimulus;
 use crate::summary::Summary;
 
 mod charts;
+mod compare;
 mod deletion;
 mod heatmap;
 mod snr;
@@ -40,6 +41,7 @@ mod spectrum;
 mod stimulus;
 
 pub use charts::*;
+pub use compare::*;
 pub use deletion::*;
 pub use heatmap::*;
 pub use snr::*;
