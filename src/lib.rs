@@ -24,7 +24,8 @@
 //! | present | [`present::plots`], [`present::report`], [`present::notebook`] | figures (plotters SVG/PNG), the self-contained `report.html`, inline display in evcxr notebooks; depends on the rest, never the other way |
 //! | sweep | [`sweep`] | grids of models × taps × images × designs → per-point Parquet partitions (resumable, sharded) |
 //! | ablation | [`ablation`] | model + taps + tagging results + held-out images → ablated ONNX and masks, unit rankings, deletion curves, areas; its figures in [`present::ablation`] |
-//! | stats, pattern | [`stats`], [`pattern`] | shared statistics; wildcards and closest-name suggestions |
+//! | stats | [`stats`] | statistics across images (the trials): t-intervals, one-sample, paired and two-sample tests with exact permutation p-values, Benjamini–Hochberg, tests against the noise floor, the SNR spectrum ([`AcrossImages`]) |
+//! | pattern | [`pattern`] | wildcards and closest-name suggestions |
 //!
 //! The modules of earlier releases keep their paths: `freqtag::probe` is
 //! [`model`], `freqtag::{config, tables, export}` are in [`io`],
@@ -84,6 +85,7 @@ pub use images::{Image, Preprocess};
 pub use metrics::{Significance, SnrPreset, UnitScores};
 pub use model::{Model, Probe, Reduction, Role, Tap, TapInfo, TapLayout, TokenLayout};
 pub use spectrum::Spectrum;
+pub use stats::{AcrossImages, SnrSpectrum};
 pub use stimulus::{Design, Modulation, PartLayout, Stimulus, Tag};
 
 /// Re-export of Polars, so notebooks and users can work with the tables

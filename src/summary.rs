@@ -140,6 +140,9 @@ pub struct Summary {
     pub seconds: f64,
     /// The engine that ran the network.
     pub engine: String,
+    /// Per-image aggregates for the statistics across images (the images
+    /// are the trials, [`crate::stats::AcrossImages`]).
+    pub across: crate::stats::AcrossImages,
     /// What the model outputs, in words.
     pub model_output: String,
 }
@@ -159,6 +162,7 @@ impl Summary {
             top_units: vec![],
             seconds: 0.0,
             engine: context.engine.clone(),
+            across: crate::stats::AcrossImages::new(context),
             model_output: context.model_output.clone(),
         }
     }
@@ -235,6 +239,7 @@ impl Summary {
         }
         self.top_units.sort_by(|a, b| b.0.key().total_cmp(&a.0.key()));
         self.top_units.truncate(TOP_UNITS);
+        self.across.add(img);
         self.images.push(ImageInfo {
             image: img.image.clone(),
             frames_run: img.frames_run,

@@ -547,28 +547,9 @@ pub fn fresh(df: &DataFrame) -> DataFrame {
     DataFrame::new(df.height(), df.columns().to_vec()).unwrap_or_else(|_| df.clone())
 }
 
-/// The column `name` of `df`, found by comparing names (no hashed schema:
-/// safe on frames made in an earlier notebook cell, see [`fresh`]).
-pub fn column<'a>(df: &'a DataFrame, name: &str) -> Result<&'a Column> {
-    df.columns().iter().find(|c| c.name().as_str() == name).ok_or_else(|| {
-        let names: Vec<&str> = df.columns().iter().map(|c| c.name().as_str()).collect();
-        Error::Data(format!("no column '{name}' in a table with columns {}", names.join(", ")))
-    })
-}
-
-/// A numeric column as `f64` values, nulls as NaN (see [`column`]).
-pub fn floats(df: &DataFrame, name: &str) -> Result<Vec<f64>> {
-    let c = column(df, name)?.cast(&DataType::Float64).map_err(|e| Error::Data(format!("column '{name}': {e}")))?;
-    let ca = c.f64().map_err(|e| Error::Data(format!("column '{name}': {e}")))?;
-    Ok(ca.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
-}
-
-/// A string column as owned strings, nulls as "" (see [`column`]).
-pub fn strings(df: &DataFrame, name: &str) -> Result<Vec<String>> {
-    let c = column(df, name)?;
-    let ca = c.str().map_err(|e| Error::Data(format!("column '{name}': {e}")))?;
-    Ok(ca.iter().map(|v| v.unwrap_or("").to_string()).collect())
-}
+// Columns found by name without the hashed schema (see [`fresh`]): kept
+// in the statistics, which read notebook tables too.
+pub use crate::stats::columns::{column, floats, strings};
 
 /// Inline display for types freqtag does not own (Polars' `DataFrame`).
 /// Bring it into scope with `use freqtag::notebook::*;` and a cell ending

@@ -57,7 +57,13 @@ fn figure_html(f: &Figure, caption: &str, prefer_png: bool) -> String {
 pub struct ReportFigures {
     /// (figure, caption, embed as PNG)
     pub figures: Vec<(Figure, String, bool)>,
+    /// The section "Across images" ([`across_section`]; empty with fewer
+    /// than two images): its HTML and its figures (caption, embed as PNG).
+    pub across: Section,
 }
+
+/// A report section: its HTML and its figures (figure, caption, embed as PNG).
+pub type Section = (String, Vec<(Figure, String, bool)>);
 
 /// Make the report's figures.
 pub fn figures(summary: &Summary, f: &Findings) -> Result<ReportFigures> {
@@ -88,7 +94,7 @@ pub fn figures(summary: &Summary, f: &Findings) -> Result<ReportFigures> {
             figs.push((plots::unit_spectrum(spectrum, 0, &results.lattice, &title)?, title, false));
         }
     }
-    Ok(ReportFigures { figures: figs })
+    Ok(ReportFigures { figures: figs, across: across_section(summary)? })
 }
 
 /// Write `report.html` into `dir`; returns its path.
@@ -218,9 +224,14 @@ Lattice up to order {}; SNR columns use the <code>{}</code> neighbour preset (Na
             t.mean_integration(),
         );
     }
+    h.push_str("</table>");
+    h.push_str(&figs.across.0);
+    for (f, caption, png) in &figs.across.1 {
+        h.push_str(&figure_html(f, caption, *png));
+    }
     let _ = write!(
         h,
-        "</table><h2>Files</h2><p>Beside this report: {}.</p></body></html>",
+        "<h2>Files</h2><p>Beside this report: {}.</p></body></html>",
         files.iter().map(|f| format!("<code>{}</code>", esc(f))).collect::<Vec<_>>().join(", ")
     );
     let path = dir.join("report.html");
@@ -236,11 +247,176 @@ pub fn write(summary: &Summary, files: &[String], dir: &Path) -> Result<(std::pa
     let findings = summary.findings(0.1);
     let figs = figures(summary, &findings)?;
     let plots_dir = dir.join("plots");
-    for (fig, _, _) in &figs.figures {
+    for (fig, _, _) in figs.figures.iter().chain(&figs.across.1) {
         fig.save(&plots_dir)?;
     }
     let path = write_report(summary, &findings, &figs, files, dir)?;
     Ok((path, findings))
+}
+
+// ---------------------------------------------------------------------------
+// Statistics across images (see crate::stats)
+
+fn num(v: f64, digits: usize) -> String {
+    if v.is_finite() {
+        format!("{v:.digits$}")
+    } else {
+        "—".into()
+    }
+}
+
+/// p-values: three significant digits, "< 0.0001" below.
+fn pval(p: f64) -> String {
+    if !p.is_finite() {
+        "—".into()
+    } else if p < 1e-4 {
+        "&lt; 0.0001".into()
+    } else {
+        format!("{p:.4}")
+    }
+}
+
+/// The section "Across images" of a run with at least two images (the
+/// images are the trials, [`crate::stats`]): per op type and for the whole
+/// network the mean population integration index and IM response with
+/// their 95% t-intervals; the per-tap profile of the integration index with
+/// its interval; and, with injected noise, the SNR spectrum over all units
+/// and the test of every lattice component against the noise floor (mean
+/// BCA over the network's units per image; t-test, sign-flip permutation p,
+/// Benjamini–Hochberg), with the number of (tap, component) discoveries.
+/// Empty (no HTML, no figures) with fewer than two images.
+pub fn across_section(summary: &Summary) -> Result<Section> {
+    use crate::stats::{Level, TestOptions};
+    let across = &summary.across;
+    let n = across.images.len();
+    if n < 2 {
+        return Ok((String::new(), vec![]));
+    }
+    let mut h = String::from("<h2>Across images</h2>");
+    let _ = write!(
+        h,
+        "<p>The {n} images are the trials: each image gives one value per tap (or op type, or network), pooled over its units; \
+means are given with 95% t-intervals across images (mean ± t<sub>0.975, n−1</sub>·sd/√n). Integration = Σ IM / Σ (tagged + IM) over the units.</p>"
+    );
+    h.push_str("<table><tr><th>group</th><th>n</th><th>integration [95% CI]</th><th>IM response [95% CI]</th><th>units with a significant IM [95% CI]</th></tr>");
+    for level in [Level::Network, Level::Op] {
+        let integ = across.intervals(level, "integration", 0.95)?;
+        let im = across.intervals(level, "im", 0.95)?;
+        let with = across.intervals(level, "units_with_im", 0.95)?;
+        let names = crate::stats::columns::keys(&integ, level.column())?;
+        let col = |df: &polars::prelude::DataFrame, c: &str| crate::stats::columns::floats(df, c);
+        let (m1, l1, u1) = (col(&integ, "mean")?, col(&integ, "ci_low")?, col(&integ, "ci_high")?);
+        let (m2, l2, u2) = (col(&im, "mean")?, col(&im, "ci_low")?, col(&im, "ci_high")?);
+        let (m3, l3, u3) = (col(&with, "mean")?, col(&with, "ci_low")?, col(&with, "ci_high")?);
+        let counts = col(&integ, "n")?;
+        for i in 0..names.len() {
+            let label = if level == Level::Network {
+                format!("all taps of {}", names[i])
+            } else {
+                format!("{} taps", names[i])
+            };
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{} [{}, {}]</td><td>{} [{}, {}]</td><td>{}% [{}, {}]</td></tr>",
+                esc(&label),
+                counts[i],
+                num(m1[i], 3),
+                num(l1[i], 3),
+                num(u1[i], 3),
+                num(m2[i], 4),
+                num(l2[i], 4),
+                num(u2[i], 4),
+                num(100.0 * m3[i], 1),
+                num(100.0 * l3[i], 1),
+                num(100.0 * u3[i], 1)
+            );
+        }
+    }
+    h.push_str("</table>");
+    let mut figs = vec![];
+    let taps = across.intervals(Level::Tap, "integration", 0.95)?;
+    figs.push((
+        plots::intervals_profile(
+            "population integration index per tap, mean over images",
+            "tap (graph order: input → output)",
+            "Σ IM / Σ (tagged + IM)",
+            &[("integration index", &taps)],
+        )?,
+        format!("population integration index of each tap (line) with its 95% t-interval across the {n} images (band)"),
+        false,
+    ));
+    if across.noisy {
+        let spectrum = across.snr_spectrum(&[], 0.95)?;
+        figs.push((
+            plots::snr_spectrum(&spectrum, "SNR spectrum, mean over all units and images")?,
+            format!(
+                "neighbour-bin SNR ({} preset) at every bin, averaged over the {} units of each image, then over the {n} images (band: 95% t-interval across images); \
+SNR 1 is the noise level; mean SNR off the lattice {:.3}",
+                across.preset.name(),
+                spectrum.units,
+                spectrum.off_lattice_mean()
+            ),
+            false,
+        ));
+        let opts = TestOptions::default();
+        let net = across.noise_floor_tests(Level::Network, "bca", &opts)?;
+        let tap_opts = TestOptions {
+            permutations: crate::stats::Permutations { draws: 10_000, ..Default::default() },
+            ..Default::default()
+        };
+        let per_tap = across.noise_floor_tests(Level::Tap, "bca", &tap_opts)?;
+        let disc = crate::stats::columns::keys(&per_tap, "discovery")?;
+        let found = disc.iter().filter(|d| *d == "true").count();
+        let _ = write!(
+            h,
+            "<h3>Responses against the noise floor</h3><p>Per image, the baseline-corrected amplitude (BCA, amplitude − mean of the {} neighbours) of each lattice component, \
+averaged over units; across images, a one-sample test of BCA = 0: t-test and exact sign-flip permutation p (two-sided), Benjamini–Hochberg q over the components (5% FDR). \
+Over taps × components: {found} of {} tests are discoveries at 5% FDR (BH over all of them).</p>",
+            across.preset.name(),
+            disc.len()
+        );
+        h.push_str("<table><tr><th>component</th><th>kind</th><th>Hz</th><th>n</th><th>mean BCA [95% CI]</th><th>t</th><th>p (t)</th><th>p (perm.)</th><th>q (BH)</th><th>discovery</th></tr>");
+        let s = |c: &str| crate::stats::columns::keys(&net, c);
+        let f = |c: &str| crate::stats::columns::floats(&net, c);
+        let (comp, kind) = (s("component")?, s("kind")?);
+        let (hz, cnt, eff, lo, hi, t, pt, pp, q) = (
+            f("frequency_hz")?,
+            f("n")?,
+            f("effect")?,
+            f("ci_low")?,
+            f("ci_high")?,
+            f("t")?,
+            f("p_t")?,
+            f("p_perm")?,
+            f("q_perm")?,
+        );
+        let d = s("discovery")?;
+        for i in 0..comp.len() {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} [{}, {}]</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&comp[i]),
+                kind[i],
+                hz[i],
+                cnt[i],
+                num(eff[i], 5),
+                num(lo[i], 5),
+                num(hi[i], 5),
+                num(t[i], 2),
+                pval(pt[i]),
+                pval(pp[i]),
+                pval(q[i]),
+                if d[i] == "true" { "yes" } else { "no" }
+            );
+        }
+        h.push_str("</table>");
+        figs.push((
+            plots::forest("responses against the noise floor (all units)", "mean BCA (activation units)", &net, "component", 0.0)?,
+            "mean baseline-corrected amplitude of each lattice component over the network's units, with its 95% t-interval across images; filled: a discovery at 5% FDR".into(),
+            false,
+        ));
+    }
+    Ok((h, figs))
 }
 
 // ---------------------------------------------------------------------------

@@ -36,6 +36,7 @@ mod charts;
 mod compare;
 mod deletion;
 mod heatmap;
+mod snr;
 mod spectrum;
 mod stimulus;
 
@@ -43,6 +44,7 @@ pub use charts::*;
 pub use compare::*;
 pub use deletion::*;
 pub use heatmap::*;
+pub use snr::*;
 pub use spectrum::*;
 pub use stimulus::*;
 
