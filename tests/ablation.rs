@@ -388,6 +388,8 @@ fn a_small_mnist_study_ranks_measures_and_writes_everything() {
         tie_seed: 0,
         plan: CurvePlan { network: vec![0.5], per_tap: vec![2], layer: vec![0.5] },
         batch: 1,
+        bootstrap: ablation::Bootstrap { resamples: 200, level: 0.95, seed: 0 },
+        probe_network: false,
     };
     let evaluations = std::sync::atomic::AtomicUsize::new(0);
     let progress = |s: Stage, n: usize| {

@@ -90,6 +90,7 @@
 //! # Ok::<(), freqtag::Error>(())
 //! ```
 
+mod bootstrap;
 mod curves;
 mod datasets;
 mod edit;
@@ -99,16 +100,19 @@ mod rank;
 mod study;
 mod tables;
 
+pub use bootstrap::{quantile, Bootstrap, Interval, Resamples};
 pub use curves::{
-    areas, deletion_curves, summarise, verdict, Area, AreaSummary, CurvePlan, CurvePoint, Direction, Stat, NETWORK,
+    areas, areas_with, deletion_curves, deletion_curves_with, floor_from, probe_sparsities, sparsity_rule, summarise,
+    summarise_with, verdict, verdict_with, Area, AreaSummary, CurvePlan, CurvePoint, Direction, PerImageAreas,
+    SparsityProbe, Stat, NETWORK, PROBE_GRID,
 };
-pub use datasets::{digit_sets, load_digits, photo_sets, photo_variant, Dataset, PHOTO_VARIANTS};
+pub use datasets::{digit_sets, load_digits, photo_sets, photo_variant, Dataset, DEFAULT_RANK_PHOTOS, PHOTO_VARIANTS};
 pub use edit::{ablate, Ablated, Ablation, Mode, SilencedTap, TapUnits};
-pub use evaluate::{accuracy, argmax, auc, mean_kl, top1_agreement, Damage, EvalSet, Evaluator, MaskedNet, UnitMask};
+pub use evaluate::{accuracy, argmax, auc, kl_per_row, mean_kl, top1_agreement, Damage, EvalSet, Evaluator, MaskedNet, PerImage, UnitMask};
 pub use graph::{check_distinct_units, mask_node_name, producer, Producer};
 pub use rank::{
     activation_rankings, activation_stats, l1_ranking, random_ranking, tagging_experiment, tagging_rankings,
     ActivationStats, Criterion, Ranking,
 };
-pub use study::{run_study, Stage, Study, StudyConfig};
+pub use study::{run_study, run_study_with, Part, Stage, Study, StudyConfig};
 pub use tables::{areas_table, curves_table, rankings_table, summary_table};
