@@ -355,7 +355,7 @@ pub fn floor_from(curve: &[(f64, f64)], floor: f64) -> Option<f64> {
     }
     let mut from = None;
     for &(s, y) in curve.iter().rev() {
-        if s <= 0.0 || !(y <= floor + 1e-12) {
+        if s <= 0.0 || y.is_nan() || y > floor + 1e-12 {
             break;
         }
         from = Some(s);
@@ -473,9 +473,11 @@ pub fn summarise_with(areas: &[Area], first_sparsity: &[(String, f64)], resample
                 ci: resamples.interval(v),
                 ..Stat::of(&group.iter().map(|a| f(a)).collect::<Vec<_>>())
             };
-            let floor_from = group.iter().map(|a| a.floor_from).collect::<Option<Vec<f64>>>().map(|v| {
-                v.into_iter().fold(0.0, f64::max)
-            });
+            let floor_from = group
+                .iter()
+                .map(|a| a.floor_from)
+                .collect::<Option<Vec<f64>>>()
+                .map(|v| v.into_iter().fold(0.0, f64::max));
             let first = first_sparsity.iter().find(|(s, _)| s == scope).map(|f| f.1);
             AreaSummary {
                 scope: scope.to_string(),
@@ -561,7 +563,13 @@ pub fn verdict_with(summary: &[AreaSummary], resamples: &Resamples) -> Vec<Strin
         s += &extremes(&top, "removing the top-ranked units");
         if let Some(r) = random {
             let st = if labelled { r.accuracy } else { r.agreement };
-            s += &format!("; random removal gives {:.3} ± {:.3} (sd over {} seeds)", st.mean, st.sd, r.curves);
+            s += &format!(
+                "; random removal gives {:.3} ± {:.3} (sd over {} seeds){}",
+                st.mean,
+                st.sd,
+                r.curves,
+                if st.ci.text().is_empty() { String::new() } else { format!(", mean {}", st.ci.text()) }
+            );
         }
         s += &extremes(&bottom, "; removing the bottom-ranked units");
         // separation: area(bottom) − area(top); > 0 when the ranking orders units by what the network needs
@@ -643,7 +651,7 @@ pub fn verdict_with(summary: &[AreaSummary], resamples: &Resamples) -> Vec<Strin
 
 /// Sparsities tried by [`probe_sparsities`], in order (it stops at the
 /// first one that reaches the threshold).
-pub const PROBE_GRID: [f64; 8] = [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 0.9];
+pub const PROBE_GRID: [f64; 10] = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 0.9];
 
 /// Network-wide sparsities chosen from a probe of random removal.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -688,6 +696,7 @@ pub fn sparsity_rule(probe: &[(f64, f64)], base: f64, floor: f64, units: usize) 
     };
     let lo = (hi / 20.0).max(1.0 / units.max(1) as f64);
     let n = 8;
+    let first = if probe.first().map(|p| p.0) == Some(hi) { " (already the first probed sparsity)" } else { "" };
     let mut out: Vec<f64> = if lo >= hi {
         vec![hi]
     } else {
@@ -697,7 +706,7 @@ pub fn sparsity_rule(probe: &[(f64, f64)], base: f64, floor: f64, units: usize) 
     (
         out,
         format!(
-            "random removal reaches {threshold:.3} (floor {floor:.3} + 10 % of the way to the unablated {base:.3}) at sparsity {hi}: {n} log-spaced sparsities from max({hi} / 20, 1 / {units} units) to {hi}"
+            "random removal reaches {threshold:.3} (floor {floor:.3} + 10 % of the way to the unablated {base:.3}) at sparsity {hi}{first}: {n} log-spaced sparsities from max({hi} / 20, 1 / {units} units) to {hi}"
         ),
     )
 }
@@ -765,6 +774,56 @@ mod tests {
         assert_eq!(s[0], 0.025, "1 / 40 units");
         let removed: Vec<f64> = s.iter().map(|x| (x * 40.0).round()).collect();
         assert!(removed.windows(2).all(|w| w[1] > w[0]), "{removed:?}");
+    }
+
+    #[test]
+    fn summaries_flag_curves_at_their_floor_and_bootstrap_their_areas() {
+        // two images without labels, agreement per image; floor 0.5
+        let point = |d: Direction, s: f64, agree: [f64; 2]| {
+            let per_image = PerImage { correct: vec![], agree: agree.to_vec(), kl: vec![0.0, 0.0] };
+            CurvePoint {
+                scope: NETWORK.into(),
+                units: 10,
+                criterion: Criterion::L1,
+                seed: None,
+                direction: d,
+                sparsity: s,
+                removed: (s * 10.0) as usize,
+                damage: per_image.damage(),
+                per_image,
+            }
+        };
+        let points = vec![
+            point(Direction::Top, 0.0, [1.0, 1.0]),
+            point(Direction::Top, 0.1, [0.0, 1.0]),
+            point(Direction::Top, 0.2, [0.0, 0.0]),
+            point(Direction::Bottom, 0.0, [1.0, 1.0]),
+            point(Direction::Bottom, 0.1, [1.0, 1.0]),
+            point(Direction::Bottom, 0.2, [1.0, 0.0]),
+        ];
+        let floor = Damage { accuracy: f64::NAN, agreement: 0.5, kl: f64::NAN };
+        let r = Bootstrap { resamples: 4000, level: 0.95, seed: 3 }.draw(&[0, 1]);
+        let a = areas_with(&points, &r, &floor);
+        // top: image 0 has area (0.1·(1+0)/2 + 0.1·0)/0.2 = 0.25, image 1 (0.1·2/2 + 0.1·1/2)/0.2 = 0.75
+        let close = |x: f64, y: f64| (x - y).abs() < 1e-12;
+        let pi = &a[0].per_image.agreement;
+        assert!(close(pi[0], 0.25) && close(pi[1], 0.75), "{pi:?}");
+        assert!((a[0].agreement - 0.5).abs() < 1e-12);
+        // resampling two images: means 0.25, 0.5 or 0.75 (P = 1/4, 1/2, 1/4)
+        assert!(close(a[0].agreement_ci.lo, 0.25) && close(a[0].agreement_ci.hi, 0.75), "{:?}", a[0].agreement_ci);
+        assert_eq!(a[0].floor_from, Some(0.1), "0.5 at 0.1 and 0 at 0.2 are at or below 0.5");
+        assert_eq!(a[1].floor_from, Some(0.2));
+        let s = summarise_with(&a, &[(NETWORK.to_string(), 0.1)], &r);
+        assert!(s[0].at_floor && !s[1].at_floor);
+        assert_eq!(s[0].agreement.cell(1), "0.500 [0.250, 0.750]");
+        let v = verdict_with(&s, &r);
+        assert!(v[0].contains("1 of 2 curves sit at the floor") && v[0].contains("l1 top"), "{}", v[0]);
+    }
+
+    #[test]
+    fn spread_taps_keep_the_ends() {
+        assert_eq!(CurvePlan::spread_taps(33, 4), vec![0, 11, 21, 32]);
+        assert_eq!(CurvePlan::spread_taps(3, 4), vec![0, 1, 2]);
     }
 
     #[test]

@@ -237,16 +237,11 @@ pub fn run_study_with(
     }
     let scopes = usize::from(!plan.network.is_empty()) + plan.per_tap.len();
     let mut done = 0;
-    let points = deletion_curves_with(
-        &evaluator,
-        &rankings,
-        &plan,
-        &|| progress(Stage::Curves, 1),
-        &mut |scope, points| {
+    let points =
+        deletion_curves_with(&evaluator, &rankings, &plan, &|| progress(Stage::Curves, 1), &mut |scope, points| {
             done += 1;
             part(Part::Scope { scope, points, done, of: scopes, seconds: start.elapsed().as_secs_f64() })
-        },
-    )?;
+        })?;
     timings.push(("curves".to_string(), clock.elapsed().as_secs_f64()));
     let set = evaluator.set();
     let resamples = cfg.bootstrap.draw(&set.groups);

@@ -136,12 +136,10 @@ fn areas_caption(study: &Study, scope: &str, key: &str) -> String {
             parts.push(format!("{}: {}", d.name(), cells.join(", ")));
         }
     }
-    let mut out = format!(". Areas (the metric's mean over the range; {}): {}", study.interval_note(), parts.join("; "));
-    let floored: Vec<String> = rows
-        .iter()
-        .filter(|r| r.at_floor)
-        .map(|r| format!("{} {}", r.criterion.name(), r.direction.name()))
-        .collect();
+    let mut out =
+        format!(". Areas (the metric's mean over the range; {}): {}", study.interval_note(), parts.join("; "));
+    let floored: Vec<String> =
+        rows.iter().filter(|r| r.at_floor).map(|r| format!("{} {}", r.criterion.name(), r.direction.name())).collect();
     if key != "kl" && !floored.is_empty() {
         out += &format!(
             ". At the floor from the first sparsity on ({} of {} curves, their areas cannot separate rankings): {}",

@@ -134,7 +134,7 @@ pub struct PruneArgs {
     #[arg(long, value_delimiter = ',', default_value = "orig,flip,crop-tl,crop-br,crop-centre,flip-crop-centre")]
     variants: Vec<String>,
     /// Network-wide sparsities (share of units removed), or `auto`: probe
-    /// random removal at 0.5 %, 1 %, 2 %, 5 %, 10 %, … until it has done 90 %
+    /// random removal at 0.1 %, 0.2 %, 0.5 %, 1 %, 2 %, 5 %, … until it has done 90 %
     /// of the damage it can (sparsity s_hi), then 8 log-spaced sparsities
     /// from s_hi / 20 to s_hi (0.1 … 0.9 when it never gets there).
     #[arg(long, default_value = "auto")]
@@ -302,13 +302,18 @@ pub fn prune(a: PruneArgs) -> Result<()> {
             }
             Part::Probe(probe, _) => {
                 let p = out.join("sparsity_probe.json");
-                let text = serde_json::to_string_pretty(probe).map_err(|e| Error::Data(format!("{}: {e}", p.display())))?;
+                let text =
+                    serde_json::to_string_pretty(probe).map_err(|e| Error::Data(format!("{}: {e}", p.display())))?;
                 export::write_bytes(&p, text.as_bytes())?;
                 say(format!("sparsities probed: {:?} ({}) → {}", probe.chosen, probe.rule, p.display()));
             }
             Part::Scope { scope, points, done, of, .. } => {
                 let p = out.join("curves.parquet");
-                export::write_parquet(&p, &mut ablation::curves_table(points)?, &[("freqtag.partial", format!("{done} of {of} scopes"))])?;
+                export::write_parquet(
+                    &p,
+                    &mut ablation::curves_table(points)?,
+                    &[("freqtag.partial", format!("{done} of {of} scopes"))],
+                )?;
                 say(format!("curves {done}/{of} done: {scope} ({} points so far) → {}", points.len(), p.display()));
             }
         }
