@@ -413,7 +413,12 @@ fn a_small_mnist_study_ranks_measures_and_writes_everything() {
     // every area has a bootstrap interval around it (the area is the mean of the images' areas)
     for r in &study.summary {
         let (a, i) = (r.accuracy, r.accuracy.ci);
-        assert!(i.lo <= a.mean + 1e-12 && a.mean <= i.hi + 1e-12 && i.hi - i.lo < 0.5, "{} {:?}: {a:?}", r.scope, r.direction);
+        assert!(
+            i.lo <= a.mean + 1e-12 && a.mean <= i.hi + 1e-12 && i.hi - i.lo < 0.5,
+            "{} {:?}: {a:?}",
+            r.scope,
+            r.direction
+        );
         assert_eq!(r.per_image.accuracy.len(), 120);
         let mean = r.per_image.accuracy.iter().sum::<f64>() / 120.0;
         assert!((mean - a.mean).abs() < 1e-9, "per-image areas average to the area");

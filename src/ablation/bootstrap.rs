@@ -106,6 +106,10 @@ pub struct Resamples {
 }
 
 impl Resamples {
+    /// No resamples: every interval is NaN.
+    pub fn none() -> Resamples {
+        Resamples { weights: vec![], level: f64::NAN, images: 0 }
+    }
     /// Resamples B.
     pub fn len(&self) -> usize {
         self.weights.len()
@@ -167,6 +171,16 @@ impl Interval {
             format!("[{:.3}, {:.3}]", self.lo, self.hi)
         } else {
             String::new()
+        }
+    }
+
+    /// " [lo, hi]" (with a leading space) to follow a value, or "".
+    pub fn suffix(self) -> String {
+        let t = self.text();
+        if t.is_empty() {
+            t
+        } else {
+            format!(" {t}")
         }
     }
 }

@@ -15,7 +15,7 @@
 
 use serde::Serialize;
 
-use super::bootstrap::{Bootstrap, Interval, Resamples};
+use super::bootstrap::{Interval, Resamples};
 use super::evaluate::{auc, Damage, Evaluator, PerImage, UnitMask};
 use super::rank::{Criterion, Ranking};
 use crate::error::{Error, Result};
@@ -288,7 +288,7 @@ pub struct Area {
 /// Areas under every curve in `points` (grouped by scope, criterion, seed,
 /// direction, in order of first appearance), without intervals or floors.
 pub fn areas(points: &[CurvePoint]) -> Vec<Area> {
-    areas_with(points, &Bootstrap { resamples: 0, ..Bootstrap::default() }.draw(&[]), &Damage::NAN)
+    areas_with(points, &Resamples::none(), &Damage::NAN)
 }
 
 /// Areas under every curve in `points`, each with its bootstrap interval
@@ -384,8 +384,7 @@ impl Stat {
     /// mean, then the bootstrap interval "[lo, hi]" when there is one; "–"
     /// when undefined (e.g. accuracy without labels).
     pub fn cell(self, curves: usize) -> String {
-        let ci = self.ci.text();
-        let ci = if ci.is_empty() { ci } else { format!(" {ci}") };
+        let ci = self.ci.suffix();
         if !self.mean.is_finite() {
             "–".to_string()
         } else if curves > 1 {
@@ -447,7 +446,7 @@ pub struct AreaSummary {
 /// Collapse the seeds of each (scope, criterion, direction), without
 /// intervals.
 pub fn summarise(areas: &[Area]) -> Vec<AreaSummary> {
-    summarise_with(areas, &[], &Bootstrap { resamples: 0, ..Bootstrap::default() }.draw(&[]))
+    summarise_with(areas, &[], &Resamples::none())
 }
 
 /// Collapse the seeds of each (scope, criterion, direction); each mean
@@ -507,7 +506,7 @@ pub fn summarise_with(areas: &[Area], first_sparsity: &[(String, f64)], resample
 /// are labels, else top-1 agreement; higher area = less damage. Generated
 /// from the numbers.
 pub fn verdict(summary: &[AreaSummary]) -> Vec<String> {
-    verdict_with(summary, &Bootstrap { resamples: 0, ..Bootstrap::default() }.draw(&[]))
+    verdict_with(summary, &Resamples::none())
 }
 
 /// [`verdict`], with bootstrap intervals of the separations (paired: the
@@ -540,14 +539,7 @@ pub fn verdict_with(summary: &[AreaSummary], resamples: &Resamples) -> Vec<Strin
         };
         let mut s =
             format!("{where_}, {metric} averaged over sparsity 0–{} (higher = less damage): ", first.max_sparsity);
-        let ci = |r: &AreaSummary| {
-            let i = if labelled { r.accuracy.ci } else { r.agreement.ci }.text();
-            if i.is_empty() {
-                i
-            } else {
-                format!(" {i}")
-            }
-        };
+        let ci = |r: &AreaSummary| if labelled { r.accuracy.ci } else { r.agreement.ci }.suffix();
         let extremes = |v: &[&AreaSummary], lead: &str| match (v.first(), v.last()) {
             (Some(most), Some(least)) => format!(
                 "{lead} damages most with {} ({:.3}{}) and least with {} ({:.3}{})",
@@ -596,10 +588,7 @@ pub fn verdict_with(summary: &[AreaSummary], resamples: &Resamples) -> Vec<Strin
                     format!("; {:.0} % bootstrap intervals over images", resamples.level() * 100.0)
                 },
                 sep.iter()
-                    .map(|(c, v, i)| {
-                        let t = i.text();
-                        format!("{} {v:+.3}{}{}", c.name(), if t.is_empty() { "" } else { " " }, t)
-                    })
+                    .map(|(c, v, i)| format!("{} {v:+.3}{}", c.name(), i.suffix()))
                     .collect::<Vec<_>>()
                     .join(", ")
             );
@@ -752,6 +741,7 @@ pub fn probe_sparsities(eval: &Evaluator, random: &Ranking, progress: &(dyn Fn()
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ablation::Bootstrap;
 
     #[test]
     fn the_sparsity_rule_by_hand() {

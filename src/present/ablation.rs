@@ -122,14 +122,7 @@ fn areas_caption(study: &Study, scope: &str, key: &str) -> String {
             .filter(|r| r.direction == d)
             .map(|r| {
                 let s = stat(r);
-                format!("{} {:.3}{}", r.criterion.name(), s.mean, {
-                    let t = s.ci.text();
-                    if t.is_empty() {
-                        t
-                    } else {
-                        format!(" {t}")
-                    }
-                })
+                format!("{} {:.3}{}", r.criterion.name(), s.mean, s.ci.suffix())
             })
             .collect();
         if !cells.is_empty() {
