@@ -388,6 +388,8 @@ fn a_small_mnist_study_ranks_measures_and_writes_everything() {
         tie_seed: 0,
         plan: CurvePlan { network: vec![0.5], per_tap: vec![2], layer: vec![0.5] },
         batch: 1,
+        bootstrap: ablation::Bootstrap { resamples: 200, level: 0.95, seed: 0 },
+        probe_network: false,
     };
     let evaluations = std::sync::atomic::AtomicUsize::new(0);
     let progress = |s: Stage, n: usize| {
@@ -395,8 +397,37 @@ fn a_small_mnist_study_ranks_measures_and_writes_everything() {
             evaluations.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
         }
     };
-    let study = ablation::run_study(&model, &cfg, &digits[..8], eval, &progress).unwrap();
+    let mut parts = Vec::new();
+    let study = ablation::run_study_with(&model, &cfg, &digits[..8], eval, &progress, &mut |p| {
+        parts.push(match p {
+            ablation::Part::Rankings(r, _) => format!("rankings {}", r.len()),
+            ablation::Part::Probe(..) => "probe".to_string(),
+            ablation::Part::Scope { scope, done, of, .. } => format!("{scope} {done}/{of}"),
+        });
+        Ok(())
+    })
+    .unwrap();
     assert_eq!(evaluations.into_inner(), cfg.plan.evaluations(&cfg.criteria, 2));
+    let tap2 = format!("{} 2/2", taps[2].name);
+    assert_eq!(parts, vec!["rankings 9", "network 1/2", tap2.as_str()], "finished parts, in order");
+    // every area has a bootstrap interval around it (the area is the mean of the images' areas)
+    for r in &study.summary {
+        let (a, i) = (r.accuracy, r.accuracy.ci);
+        assert!(
+            i.lo <= a.mean + 1e-12 && a.mean <= i.hi + 1e-12 && i.hi - i.lo < 0.5,
+            "{} {:?}: {a:?}",
+            r.scope,
+            r.direction
+        );
+        assert_eq!(r.per_image.accuracy.len(), 120);
+        let mean = r.per_image.accuracy.iter().sum::<f64>() / 120.0;
+        assert!((mean - a.mean).abs() < 1e-9, "per-image areas average to the area");
+    }
+    // the floor: the share of the commonest label among the 120 evaluation digits
+    let mut counts = [0usize; 10];
+    labels[100..220].iter().for_each(|&l| counts[l as usize] += 1);
+    assert_eq!(study.floor.accuracy, *counts.iter().max().unwrap() as f64 / 120.0);
+    assert!(study.markdown().contains("95 % percentile bootstrap interval over the 120 evaluation images"));
     assert_eq!(study.rankings.len(), 7 + 2, "seven criteria, random with two seeds");
     let curves = 7 * 2 + 2;
     assert_eq!(study.points.len(), curves * (2 + 2), "unablated + one sparsity, two scopes");

@@ -5,15 +5,21 @@
 //! ranking, scope and sparsity s, the [`Damage`] after removing the top-k or
 //! bottom-k units (k = round(s · units); random rankings once per seed), each
 //! curve starting at the unablated point; [`areas`] under every curve (the
-//! metric's mean over sparsity 0 … s_max, trapezoid rule); [`summarise`]
-//! over seeds ([`Stat`]: mean, sd, min, max); and the [`verdict`] in plain
-//! words, generated from the numbers.
+//! metric's mean over sparsity 0 … s_max, trapezoid rule) with a bootstrap
+//! interval over the evaluation images ([`areas_with`], see
+//! [`super::bootstrap`]) and where the curve reaches its floor; [`summarise`]
+//! over seeds ([`Stat`]: mean, sd, min, max, interval); and the [`verdict`]
+//! in plain words, generated from the numbers. [`sparsity_rule`] and
+//! [`probe_sparsities`] choose network-wide sparsities where the rankings
+//! can separate.
 
 use serde::Serialize;
 
-use super::evaluate::{auc, Damage, Evaluator, UnitMask};
+use super::bootstrap::{Interval, Resamples};
+use super::evaluate::{auc, Damage, Evaluator, PerImage, UnitMask};
 use super::rank::{Criterion, Ranking};
 use crate::error::{Error, Result};
+use crate::model::TapInfo;
 
 /// Which units go first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -69,6 +75,34 @@ impl CurvePlan {
         Ok(())
     }
 
+    /// Per scope (network-wide, then the per-layer taps, named as in the
+    /// curves), the smallest sparsity measured.
+    pub fn first_sparsities(&self, taps: &[TapInfo]) -> Vec<(String, f64)> {
+        let mut out = Vec::new();
+        if let Some(&s) = self.network.first() {
+            out.push((NETWORK.to_string(), s));
+        }
+        if let Some(&s) = self.layer.first() {
+            out.extend(self.per_tap.iter().filter_map(|&t| taps.get(t)).map(|t| (t.name.clone(), s)));
+        }
+        out
+    }
+
+    /// Up to `k` of `taps` ranked taps for per-layer curves, spread evenly
+    /// over their order (the first and the last always among them); all of
+    /// them when there are no more than `k`.
+    pub fn spread_taps(taps: usize, k: usize) -> Vec<usize> {
+        if taps <= k {
+            return (0..taps).collect();
+        }
+        if k <= 1 {
+            return vec![0; k.min(taps)];
+        }
+        let mut v: Vec<usize> = (0..k).map(|i| ((i * (taps - 1)) as f64 / (k - 1) as f64).round() as usize).collect();
+        v.dedup();
+        v
+    }
+
     /// Network evaluations for rankings by `criteria` (random once per
     /// seed, the others top and bottom) under this plan.
     pub fn evaluations(&self, criteria: &[Criterion], seeds: usize) -> usize {
@@ -99,6 +133,9 @@ pub struct CurvePoint {
     pub removed: usize,
     /// The damage.
     pub damage: Damage,
+    /// The damage per evaluation image (not serialised).
+    #[serde(skip)]
+    pub per_image: PerImage,
 }
 
 /// Measure deletion curves: for every ranking (top and bottom; random
@@ -112,6 +149,19 @@ pub fn deletion_curves(
     plan: &CurvePlan,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Vec<CurvePoint>> {
+    deletion_curves_with(eval, rankings, plan, progress, &mut |_, _| Ok(()))
+}
+
+/// [`deletion_curves`], calling `scope_done(scope, points so far)` after
+/// each scope (network-wide first, then the taps in plan order) — to
+/// write partial results and report progress.
+pub fn deletion_curves_with(
+    eval: &Evaluator,
+    rankings: &[Ranking],
+    plan: &CurvePlan,
+    progress: &(dyn Fn() + Sync),
+    scope_done: &mut dyn FnMut(&str, &[CurvePoint]) -> Result<()>,
+) -> Result<Vec<CurvePoint>> {
     let taps = eval.taps();
     plan.validate(taps.len())?;
     for r in rankings {
@@ -119,7 +169,7 @@ pub fn deletion_curves(
             return Err(Error::Data(format!("ranking {} is over other taps than the evaluator", r.label())));
         }
     }
-    let base = eval.base();
+    let base = eval.base_per_image();
     let mut points = Vec::new();
     let mut scopes: Vec<(String, Option<usize>, &[f64])> = Vec::new();
     if !plan.network.is_empty() {
@@ -141,7 +191,7 @@ pub fn deletion_curves(
                 &[Direction::Top, Direction::Bottom]
             };
             for &direction in directions {
-                let point = |sparsity: f64, removed: usize, damage: Damage| CurvePoint {
+                let point = |sparsity: f64, removed: usize, per_image: PerImage| CurvePoint {
                     scope: scope.clone(),
                     units: n,
                     criterion: r.criterion,
@@ -149,9 +199,10 @@ pub fn deletion_curves(
                     direction,
                     sparsity,
                     removed,
-                    damage,
+                    damage: per_image.damage(),
+                    per_image,
                 };
-                points.push(point(0.0, 0, base));
+                points.push(point(0.0, 0, base.clone()));
                 for &s in sparsities.iter() {
                     let k = ((s * n as f64).round() as usize).min(n);
                     let mut mask = UnitMask::ones(taps);
@@ -163,13 +214,36 @@ pub fn deletion_curves(
                     for &(t, u) in chosen.take(k) {
                         mask.silence(t, u);
                     }
-                    points.push(point(s, k, eval.damage(&mask)?));
+                    points.push(point(s, k, eval.per_image(&mask)?));
                     progress();
                 }
             }
         }
+        scope_done(scope, &points)?;
     }
     Ok(points)
+}
+
+/// Per evaluation image, the area under its own curve (the mean of these is
+/// the curve's area).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PerImageAreas {
+    /// Under accuracy (empty without labels).
+    pub accuracy: Vec<f64>,
+    /// Under agreement.
+    pub agreement: Vec<f64>,
+    /// Under KL (nats).
+    pub kl: Vec<f64>,
+}
+
+impl PerImageAreas {
+    fn mean_of(group: &[&PerImageAreas]) -> PerImageAreas {
+        let avg = |f: fn(&PerImageAreas) -> &Vec<f64>| -> Vec<f64> {
+            let n = group.iter().map(|g| f(g).len()).min().unwrap_or(0);
+            (0..n).map(|i| group.iter().map(|g| f(g)[i]).sum::<f64>() / group.len() as f64).collect()
+        };
+        PerImageAreas { accuracy: avg(|a| &a.accuracy), agreement: avg(|a| &a.agreement), kl: avg(|a| &a.kl) }
+    }
 }
 
 /// The area under one deletion curve (mean of each metric over the
@@ -194,11 +268,34 @@ pub struct Area {
     pub agreement: f64,
     /// Area under mean KL (nats).
     pub kl: f64,
+    /// Bootstrap interval of the accuracy area (NaN when not computed).
+    pub accuracy_ci: Interval,
+    /// Bootstrap interval of the agreement area.
+    pub agreement_ci: Interval,
+    /// Bootstrap interval of the KL area.
+    pub kl_ci: Interval,
+    /// The floor of the main metric (accuracy with labels, else agreement;
+    /// see [`Evaluator::floor`]); NaN when not known.
+    pub floor: f64,
+    /// The smallest sparsity > 0 from which every point of the curve is at
+    /// or below the floor (None: it never stays there).
+    pub floor_from: Option<f64>,
+    /// Per image, the area under its own curve (not serialised).
+    #[serde(skip)]
+    pub per_image: PerImageAreas,
 }
 
 /// Areas under every curve in `points` (grouped by scope, criterion, seed,
-/// direction, in order of first appearance).
+/// direction, in order of first appearance), without intervals or floors.
 pub fn areas(points: &[CurvePoint]) -> Vec<Area> {
+    areas_with(points, &Resamples::none(), &Damage::NAN)
+}
+
+/// Areas under every curve in `points`, each with its bootstrap interval
+/// over the evaluation images (`resamples`, drawn for the evaluation set's
+/// groups) and the sparsity from which it sits at `floor` (the main metric:
+/// accuracy when the points have labels, else agreement).
+pub fn areas_with(points: &[CurvePoint], resamples: &Resamples, floor: &Damage) -> Vec<Area> {
     let mut keys: Vec<(&str, Criterion, Option<u64>, Direction)> = Vec::new();
     for p in points {
         let k = (p.scope.as_str(), p.criterion, p.seed, p.direction);
@@ -215,6 +312,19 @@ pub fn areas(points: &[CurvePoint]) -> Vec<Area> {
             curve.sort_by(|a, b| a.sparsity.total_cmp(&b.sparsity));
             let x: Vec<f64> = curve.iter().map(|p| p.sparsity).collect();
             let under = |f: fn(&Damage) -> f64| auc(&x, &curve.iter().map(|p| f(&p.damage)).collect::<Vec<_>>());
+            let per_image = |f: fn(&PerImage) -> &Vec<f64>| -> Vec<f64> {
+                let n = curve.iter().map(|p| f(&p.per_image).len()).min().unwrap_or(0);
+                (0..n).map(|i| auc(&x, &curve.iter().map(|p| f(&p.per_image)[i]).collect::<Vec<_>>())).collect()
+            };
+            let per_image = PerImageAreas {
+                accuracy: per_image(|p| &p.correct),
+                agreement: per_image(|p| &p.agree),
+                kl: per_image(|p| &p.kl),
+            };
+            let labelled = curve.iter().all(|p| p.damage.accuracy.is_finite());
+            let (floor, main): (f64, fn(&Damage) -> f64) =
+                if labelled { (floor.accuracy, |d| d.accuracy) } else { (floor.agreement, |d| d.agreement) };
+            let metric: Vec<(f64, f64)> = curve.iter().map(|p| (p.sparsity, main(&p.damage))).collect();
             Area {
                 scope: scope.to_string(),
                 units: curve[0].units,
@@ -225,9 +335,32 @@ pub fn areas(points: &[CurvePoint]) -> Vec<Area> {
                 accuracy: under(|d| d.accuracy),
                 agreement: under(|d| d.agreement),
                 kl: under(|d| d.kl),
+                accuracy_ci: resamples.interval(&per_image.accuracy),
+                agreement_ci: resamples.interval(&per_image.agreement),
+                kl_ci: resamples.interval(&per_image.kl),
+                floor,
+                floor_from: floor_from(&metric, floor),
+                per_image,
             }
         })
         .collect()
+}
+
+/// The smallest sparsity > 0 from which every point of a curve
+/// `(sparsity, metric)` (sorted by sparsity) is at or below `floor`; None
+/// when the last point is above it, or the floor is unknown.
+pub fn floor_from(curve: &[(f64, f64)], floor: f64) -> Option<f64> {
+    if !floor.is_finite() {
+        return None;
+    }
+    let mut from = None;
+    for &(s, y) in curve.iter().rev() {
+        if s <= 0.0 || y.is_nan() || y > floor + 1e-12 {
+            break;
+        }
+        from = Some(s);
+    }
+    from
 }
 
 /// Mean, sample standard deviation, min and max.
@@ -241,18 +374,23 @@ pub struct Stat {
     pub min: f64,
     /// Largest.
     pub max: f64,
+    /// Bootstrap interval over the evaluation images of the mean (NaN when
+    /// not computed; for random rankings, of the mean over seeds).
+    pub ci: Interval,
 }
 
 impl Stat {
     /// For a table cell: "mean ± sd" over `curves` > 1 curves, else the
-    /// mean; "–" when undefined (e.g. accuracy without labels).
+    /// mean, then the bootstrap interval "[lo, hi]" when there is one; "–"
+    /// when undefined (e.g. accuracy without labels).
     pub fn cell(self, curves: usize) -> String {
+        let ci = self.ci.suffix();
         if !self.mean.is_finite() {
             "–".to_string()
         } else if curves > 1 {
-            format!("{:.3} ± {:.3}", self.mean, self.sd)
+            format!("{:.3} ± {:.3}{ci}", self.mean, self.sd)
         } else {
-            format!("{:.3}", self.mean)
+            format!("{:.3}{ci}", self.mean)
         }
     }
 
@@ -266,6 +404,7 @@ impl Stat {
             sd,
             min: v.iter().copied().fold(f64::INFINITY, f64::min),
             max: v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            ci: Interval::NAN,
         }
     }
 }
@@ -291,10 +430,30 @@ pub struct AreaSummary {
     pub agreement: Stat,
     /// Area under KL.
     pub kl: Stat,
+    /// The floor of the main metric (NaN when not known).
+    pub floor: f64,
+    /// The sparsity from which the curve sits at its floor (for random
+    /// rankings the largest over seeds; None when any seed's curve leaves it).
+    pub floor_from: Option<f64>,
+    /// At the floor from the curve's first sparsity on: the area then says
+    /// nothing about the ranking.
+    pub at_floor: bool,
+    /// Per image, the area averaged over seeds (not serialised).
+    #[serde(skip)]
+    pub per_image: PerImageAreas,
 }
 
-/// Collapse the seeds of each (scope, criterion, direction).
+/// Collapse the seeds of each (scope, criterion, direction), without
+/// intervals.
 pub fn summarise(areas: &[Area]) -> Vec<AreaSummary> {
+    summarise_with(areas, &[], &Resamples::none())
+}
+
+/// Collapse the seeds of each (scope, criterion, direction); each mean
+/// gets its bootstrap interval from `resamples` (for random rankings, of
+/// the per-image areas averaged over seeds). `first_sparsity` per scope
+/// (the smallest sparsity > 0 measured) decides [`AreaSummary::at_floor`].
+pub fn summarise_with(areas: &[Area], first_sparsity: &[(String, f64)], resamples: &Resamples) -> Vec<AreaSummary> {
     let mut keys: Vec<(&str, Criterion, Direction)> = Vec::new();
     for a in areas {
         let k = (a.scope.as_str(), a.criterion, a.direction);
@@ -308,7 +467,17 @@ pub fn summarise(areas: &[Area]) -> Vec<AreaSummary> {
                 .iter()
                 .filter(|a| a.scope == scope && a.criterion == criterion && a.direction == direction)
                 .collect();
-            let stat = |f: fn(&Area) -> f64| Stat::of(&group.iter().map(|a| f(a)).collect::<Vec<_>>());
+            let per_image = PerImageAreas::mean_of(&group.iter().map(|a| &a.per_image).collect::<Vec<_>>());
+            let stat = |f: fn(&Area) -> f64, v: &[f64]| Stat {
+                ci: resamples.interval(v),
+                ..Stat::of(&group.iter().map(|a| f(a)).collect::<Vec<_>>())
+            };
+            let floor_from = group
+                .iter()
+                .map(|a| a.floor_from)
+                .collect::<Option<Vec<f64>>>()
+                .map(|v| v.into_iter().fold(0.0, f64::max));
+            let first = first_sparsity.iter().find(|(s, _)| s == scope).map(|f| f.1);
             AreaSummary {
                 scope: scope.to_string(),
                 units: group[0].units,
@@ -316,20 +485,33 @@ pub fn summarise(areas: &[Area]) -> Vec<AreaSummary> {
                 direction,
                 curves: group.len(),
                 max_sparsity: group[0].max_sparsity,
-                accuracy: stat(|a| a.accuracy),
-                agreement: stat(|a| a.agreement),
-                kl: stat(|a| a.kl),
+                accuracy: stat(|a| a.accuracy, &per_image.accuracy),
+                agreement: stat(|a| a.agreement, &per_image.agreement),
+                kl: stat(|a| a.kl, &per_image.kl),
+                floor: group[0].floor,
+                floor_from,
+                at_floor: matches!((floor_from, first), (Some(f), Some(s)) if f <= s),
+                per_image,
             }
         })
         .collect()
 }
 
 /// Plain statements, one per scope: which ranking damages most when its top
-/// units go and least when its bottom units go, against random (mean ± sd
-/// over seeds; "beyond random" means beyond every seed), and how well each
-/// ranking separates (area after bottom removal − area after top removal). The main metric is accuracy when there are labels, else top-1
-/// agreement; higher area = less damage. Generated from the numbers.
+/// units go and least when its bottom units go (each area with its
+/// bootstrap interval when there is one), against random (mean ± sd over
+/// seeds; "beyond random" means beyond every seed), how well each ranking
+/// separates (area after bottom removal − area after top removal), and
+/// which curves sit at their floor. The main metric is accuracy when there
+/// are labels, else top-1 agreement; higher area = less damage. Generated
+/// from the numbers.
 pub fn verdict(summary: &[AreaSummary]) -> Vec<String> {
+    verdict_with(summary, &Resamples::none())
+}
+
+/// [`verdict`], with bootstrap intervals of the separations (paired: the
+/// same resampled images for bottom and top) from `resamples`.
+pub fn verdict_with(summary: &[AreaSummary], resamples: &Resamples) -> Vec<String> {
     let mut scopes: Vec<&str> = Vec::new();
     for s in summary {
         if !scopes.contains(&s.scope.as_str()) {
@@ -357,32 +539,68 @@ pub fn verdict(summary: &[AreaSummary]) -> Vec<String> {
         };
         let mut s =
             format!("{where_}, {metric} averaged over sparsity 0–{} (higher = less damage): ", first.max_sparsity);
+        let ci = |r: &AreaSummary| if labelled { r.accuracy.ci } else { r.agreement.ci }.suffix();
         let extremes = |v: &[&AreaSummary], lead: &str| match (v.first(), v.last()) {
             (Some(most), Some(least)) => format!(
-                "{lead} damages most with {} ({:.3}) and least with {} ({:.3})",
+                "{lead} damages most with {} ({:.3}{}) and least with {} ({:.3}{})",
                 most.criterion.name(),
                 get(most),
+                ci(most),
                 least.criterion.name(),
-                get(least)
+                get(least),
+                ci(least)
             ),
             _ => String::new(),
         };
         s += &extremes(&top, "removing the top-ranked units");
         if let Some(r) = random {
             let st = if labelled { r.accuracy } else { r.agreement };
-            s += &format!("; random removal gives {:.3} ± {:.3} (sd over {} seeds)", st.mean, st.sd, r.curves);
+            s += &format!(
+                "; random removal gives {:.3} ± {:.3} (sd over {} seeds){}",
+                st.mean,
+                st.sd,
+                r.curves,
+                if st.ci.text().is_empty() { String::new() } else { format!(", mean {}", st.ci.text()) }
+            );
         }
         s += &extremes(&bottom, "; removing the bottom-ranked units");
         // separation: area(bottom) − area(top); > 0 when the ranking orders units by what the network needs
-        let mut sep: Vec<(Criterion, f64)> = top
+        let main_per_image =
+            |r: &AreaSummary| if labelled { r.per_image.accuracy.clone() } else { r.per_image.agreement.clone() };
+        let mut sep: Vec<(Criterion, f64, Interval)> = top
             .iter()
-            .filter_map(|t| bottom.iter().find(|b| b.criterion == t.criterion).map(|b| (t.criterion, get(b) - get(t))))
+            .filter_map(|t| {
+                bottom.iter().find(|b| b.criterion == t.criterion).map(|b| {
+                    let (pb, pt) = (main_per_image(b), main_per_image(t));
+                    let diff: Vec<f64> = pb.iter().zip(&pt).map(|(b, t)| b - t).collect();
+                    let i = if diff.is_empty() { Interval::NAN } else { resamples.interval(&diff) };
+                    (t.criterion, get(b) - get(t), i)
+                })
+            })
             .collect();
         sep.sort_by(|a, b| b.1.total_cmp(&a.1));
         if !sep.is_empty() {
             s += &format!(
-                ". Separation (bottom − top area; 0 = no better than chance): {}",
-                sep.iter().map(|(c, v)| format!("{} {v:+.3}", c.name())).collect::<Vec<_>>().join(", ")
+                ". Separation (bottom − top area; 0 = no better than chance{}): {}",
+                if resamples.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {:.0} % bootstrap intervals over images", resamples.level() * 100.0)
+                },
+                sep.iter()
+                    .map(|(c, v, i)| format!("{} {v:+.3}{}", c.name(), i.suffix()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        let floored: Vec<&&AreaSummary> = rows.iter().filter(|r| r.at_floor).collect();
+        if !floored.is_empty() {
+            let floor = first.floor;
+            s += &format!(
+                ". {} of {} curves sit at the floor ({metric} ≤ {floor:.3}, what one constant top-1 class for every image scores) from their first sparsity on — their areas cannot tell rankings apart: {}",
+                floored.len(),
+                rows.len(),
+                floored.iter().map(|r| format!("{} {}", r.criterion.name(), r.direction.name())).collect::<Vec<_>>().join(", ")
             );
         }
         if let Some(r) = random {
@@ -418,4 +636,192 @@ pub fn verdict(summary: &[AreaSummary]) -> Vec<String> {
         out.push(s);
     }
     out
+}
+
+/// Sparsities tried by [`probe_sparsities`], in order (it stops at the
+/// first one that reaches the threshold).
+pub const PROBE_GRID: [f64; 10] = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 0.9];
+
+/// Network-wide sparsities chosen from a probe of random removal.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SparsityProbe {
+    /// The random ranking's seed.
+    pub seed: u64,
+    /// The main metric (accuracy with labels, else agreement) at each probed
+    /// sparsity.
+    pub points: Vec<(f64, f64)>,
+    /// The unablated network's main metric.
+    pub base: f64,
+    /// The metric's floor ([`Evaluator::floor`]).
+    pub floor: f64,
+    /// The sparsities chosen ([`sparsity_rule`]).
+    pub chosen: Vec<f64>,
+    /// Why, in words.
+    pub rule: String,
+}
+
+/// Choose network-wide sparsities from random removal's main metric at
+/// increasing probe sparsities (`probe`: (sparsity, metric)): let s_hi be
+/// the first probed sparsity at which random removal has done 90 % of the
+/// damage it can do (metric ≤ floor + 0.1 · (base − floor)). Beyond s_hi
+/// every ranking's curve is at or near its floor and the areas cannot
+/// separate rankings, so the curve is measured at 8 log-spaced sparsities
+/// from max(s_hi / 20, 1 / units) to s_hi (4 significant digits; at least
+/// one unit removed at each). When random removal never gets there (a
+/// network that tolerates removal), 0.1, 0.2, …, 0.9. Returns (sparsities,
+/// the reason in words).
+pub fn sparsity_rule(probe: &[(f64, f64)], base: f64, floor: f64, units: usize) -> (Vec<f64>, String) {
+    let threshold = floor + 0.1 * (base - floor);
+    let hit = probe.iter().find(|(_, y)| *y <= threshold).map(|p| p.0);
+    let Some(hi) = hit else {
+        let tried = probe.last().map(|p| p.0).unwrap_or(0.0);
+        return (
+            (1..=9).map(|i| i as f64 / 10.0).collect(),
+            format!(
+                "random removal of up to {:.1} % of the units keeps the metric above {threshold:.3} (floor {floor:.3} + 10 % of the way to the unablated {base:.3}): linear 0.1 … 0.9",
+                tried * 100.0
+            ),
+        );
+    };
+    let lo = (hi / 20.0).max(1.0 / units.max(1) as f64);
+    let n = 8;
+    let first = if probe.first().map(|p| p.0) == Some(hi) { " (already the first probed sparsity)" } else { "" };
+    let mut out: Vec<f64> = if lo >= hi {
+        vec![hi]
+    } else {
+        (0..n).map(|i| lo * (hi / lo).powf(i as f64 / (n - 1) as f64)).map(significant4).collect()
+    };
+    out.dedup_by(|a, b| (*a * units as f64).round() == (*b * units as f64).round());
+    (
+        out,
+        format!(
+            "random removal reaches {threshold:.3} (floor {floor:.3} + 10 % of the way to the unablated {base:.3}) at sparsity {hi}{first}: {n} log-spaced sparsities from max({hi} / 20, 1 / {units} units) to {hi}"
+        ),
+    )
+}
+
+fn significant4(x: f64) -> f64 {
+    if x <= 0.0 || !x.is_finite() {
+        return x;
+    }
+    let scale = 10f64.powi(3 - x.log10().floor() as i32);
+    (x * scale).round() / scale
+}
+
+/// Probe random removal (the network-wide order of `random`) at
+/// [`PROBE_GRID`] until the main metric reaches the threshold of
+/// [`sparsity_rule`], and choose the network-wide sparsities by it.
+/// `progress()` is called after each evaluation.
+pub fn probe_sparsities(eval: &Evaluator, random: &Ranking, progress: &(dyn Fn() + Sync)) -> Result<SparsityProbe> {
+    let taps = eval.taps();
+    let labelled = eval.set().labels.is_some();
+    let main = |d: &Damage| if labelled { d.accuracy } else { d.agreement };
+    let (base, floor) = (main(&eval.base()), main(&eval.floor()));
+    let threshold = floor + 0.1 * (base - floor);
+    let order = random.order_network();
+    let units = order.len();
+    let mut points = Vec::new();
+    for s in PROBE_GRID {
+        let k = ((s * units as f64).round() as usize).clamp(1, units);
+        let mut mask = UnitMask::ones(taps);
+        for &(t, u) in order.iter().take(k) {
+            mask.silence(t, u);
+        }
+        let y = main(&eval.damage(&mask)?);
+        progress();
+        points.push((s, y));
+        if y <= threshold {
+            break;
+        }
+    }
+    let (chosen, rule) = sparsity_rule(&points, base, floor, units);
+    Ok(SparsityProbe { seed: random.seed.unwrap_or(0), points, base, floor, chosen, rule })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ablation::Bootstrap;
+
+    #[test]
+    fn the_sparsity_rule_by_hand() {
+        // floor 0, base 1: threshold 0.1, first reached at 0.02
+        let (s, why) = sparsity_rule(&[(0.005, 0.9), (0.01, 0.6), (0.02, 0.08)], 1.0, 0.0, 4000);
+        assert_eq!(s.len(), 8, "{s:?}");
+        assert_eq!((s[0], s[7]), (0.001, 0.02), "from 0.02 / 20 to 0.02");
+        // log-spaced: constant ratio 20^(1/7) ≈ 1.534
+        assert!((s[1] - 0.001534).abs() < 1e-9, "{s:?}");
+        assert!(why.contains("sparsity 0.02"), "{why}");
+        // a floor of 0.2 and base 0.9: threshold 0.27; 0.3 is not enough, 0.25 is
+        let (s, _) = sparsity_rule(&[(0.1, 0.3), (0.2, 0.25)], 0.9, 0.2, 480);
+        assert_eq!(*s.last().unwrap(), 0.2);
+        // never reached: the linear default
+        let (s, why) = sparsity_rule(&[(0.5, 0.8), (0.9, 0.5)], 1.0, 0.1, 480);
+        assert_eq!(s, vec![0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]);
+        assert!(why.contains("linear"), "{why}");
+        // few units: at least one unit at the smallest sparsity, no two sparsities remove the same count
+        let (s, _) = sparsity_rule(&[(0.05, 0.0)], 1.0, 0.0, 40);
+        assert_eq!(s[0], 0.025, "1 / 40 units");
+        let removed: Vec<f64> = s.iter().map(|x| (x * 40.0).round()).collect();
+        assert!(removed.windows(2).all(|w| w[1] > w[0]), "{removed:?}");
+    }
+
+    #[test]
+    fn summaries_flag_curves_at_their_floor_and_bootstrap_their_areas() {
+        // two images without labels, agreement per image; floor 0.5
+        let point = |d: Direction, s: f64, agree: [f64; 2]| {
+            let per_image = PerImage { correct: vec![], agree: agree.to_vec(), kl: vec![0.0, 0.0] };
+            CurvePoint {
+                scope: NETWORK.into(),
+                units: 10,
+                criterion: Criterion::L1,
+                seed: None,
+                direction: d,
+                sparsity: s,
+                removed: (s * 10.0) as usize,
+                damage: per_image.damage(),
+                per_image,
+            }
+        };
+        let points = vec![
+            point(Direction::Top, 0.0, [1.0, 1.0]),
+            point(Direction::Top, 0.1, [0.0, 1.0]),
+            point(Direction::Top, 0.2, [0.0, 0.0]),
+            point(Direction::Bottom, 0.0, [1.0, 1.0]),
+            point(Direction::Bottom, 0.1, [1.0, 1.0]),
+            point(Direction::Bottom, 0.2, [1.0, 0.0]),
+        ];
+        let floor = Damage { accuracy: f64::NAN, agreement: 0.5, kl: f64::NAN };
+        let r = Bootstrap { resamples: 4000, level: 0.95, seed: 3 }.draw(&[0, 1]);
+        let a = areas_with(&points, &r, &floor);
+        // top: image 0 has area (0.1·(1+0)/2 + 0.1·0)/0.2 = 0.25, image 1 (0.1·2/2 + 0.1·1/2)/0.2 = 0.75
+        let close = |x: f64, y: f64| (x - y).abs() < 1e-12;
+        let pi = &a[0].per_image.agreement;
+        assert!(close(pi[0], 0.25) && close(pi[1], 0.75), "{pi:?}");
+        assert!((a[0].agreement - 0.5).abs() < 1e-12);
+        // resampling two images: means 0.25, 0.5 or 0.75 (P = 1/4, 1/2, 1/4)
+        assert!(close(a[0].agreement_ci.lo, 0.25) && close(a[0].agreement_ci.hi, 0.75), "{:?}", a[0].agreement_ci);
+        assert_eq!(a[0].floor_from, Some(0.1), "0.5 at 0.1 and 0 at 0.2 are at or below 0.5");
+        assert_eq!(a[1].floor_from, Some(0.2));
+        let s = summarise_with(&a, &[(NETWORK.to_string(), 0.1)], &r);
+        assert!(s[0].at_floor && !s[1].at_floor);
+        assert_eq!(s[0].agreement.cell(1), "0.500 [0.250, 0.750]");
+        let v = verdict_with(&s, &r);
+        assert!(v[0].contains("1 of 2 curves sit at the floor") && v[0].contains("l1 top"), "{}", v[0]);
+    }
+
+    #[test]
+    fn spread_taps_keep_the_ends() {
+        assert_eq!(CurvePlan::spread_taps(33, 4), vec![0, 11, 21, 32]);
+        assert_eq!(CurvePlan::spread_taps(3, 4), vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn floors_are_found_from_the_end() {
+        let c = [(0.0, 1.0), (0.1, 0.5), (0.2, 0.0), (0.3, 0.1), (0.4, 0.05)];
+        assert_eq!(floor_from(&c, 0.1), Some(0.2));
+        assert_eq!(floor_from(&c, 0.01), None);
+        assert_eq!(floor_from(&c, 0.6), Some(0.1), "never the unablated point");
+        assert_eq!(floor_from(&c, f64::NAN), None);
+    }
 }

@@ -121,19 +121,32 @@ pub fn digit_sets(
     Ok((images[..n_rank].to_vec(), eval))
 }
 
+/// The photos that rank a model's units by default in `freqtag prune`:
+/// five photos, each as is and mirrored (`orig,flip`), ten tagging images;
+/// the other five shipped photos evaluate. The two motorcycle photos stay
+/// on one side.
+pub const DEFAULT_RANK_PHOTOS: [&str; 5] = ["chelsea", "coffee", "astronaut", "motorcycle_left", "motorcycle_right"];
+
 /// The shipped photos (`images/` under `data_dir`), split: `rank` (file
-/// stems) rank the units; `eval` (default: every other photo) evaluate, each
-/// in every one of `variants` ([`PHOTO_VARIANTS`]), without labels, prepared
-/// for `model`. A photo cannot both rank and evaluate. Returns (ranking
-/// images, evaluation set).
+/// stems) rank the units, each in every one of `rank_variants` (a mirrored
+/// photo puts other content under each tagged half, so it is another
+/// tagging stimulus); `eval` (default: every other photo) evaluate, each in
+/// every one of `variants` ([`PHOTO_VARIANTS`]), without labels, prepared
+/// for `model`, grouped by photo ([`EvalSet::grouped`]: the bootstrap
+/// resamples photos, not variants). A photo cannot both rank and evaluate.
+/// Returns (ranking images, evaluation set).
 pub fn photo_sets(
     model: &Model,
     data_dir: &Path,
     rank: &[String],
+    rank_variants: &[String],
     eval: Option<&[String]>,
     variants: &[String],
 ) -> Result<(Vec<Image>, EvalSet)> {
-    for v in variants {
+    if rank_variants.is_empty() || variants.is_empty() {
+        return Err(Error::Config("photos: name at least one variant for ranking and for evaluation".into()));
+    }
+    for v in variants.iter().chain(rank_variants) {
         if !PHOTO_VARIANTS.contains(&v.as_str()) {
             return Err(Error::Config(format!("photo variant '{v}' is not known; use {}", PHOTO_VARIANTS.join(", "))));
         }
@@ -146,7 +159,7 @@ pub fn photo_sets(
             Error::Config(format!("no photo '{n}' in {}; there are {}", folder.display(), names.join(", ")))
         })
     };
-    let rank_images = rank.iter().map(find).collect::<Result<Vec<_>>>()?;
+    let rank_photos = rank.iter().map(find).collect::<Result<Vec<_>>>()?;
     let eval_photos: Vec<Image> = match eval {
         Some(list) => list.iter().map(find).collect::<Result<_>>()?,
         None => all.iter().filter(|i| !rank.contains(&i.name)).cloned().collect(),
@@ -154,13 +167,20 @@ pub fn photo_sets(
     if let Some(both) = eval_photos.iter().find(|i| rank.contains(&i.name)) {
         return Err(Error::Config(format!("photo '{}' cannot both rank and evaluate", both.name)));
     }
-    if rank_images.is_empty() || eval_photos.is_empty() {
+    if rank_photos.is_empty() || eval_photos.is_empty() {
         return Err(Error::Config("photos: both the ranking and the evaluation set need at least one photo".into()));
     }
-    let mut images = Vec::new();
-    for p in &eval_photos {
+    let mut rank_images = Vec::new();
+    for p in &rank_photos {
+        for v in rank_variants {
+            rank_images.push(if rank_variants.len() == 1 && v == "orig" { p.clone() } else { photo_variant(p, v)? });
+        }
+    }
+    let (mut images, mut groups) = (Vec::new(), Vec::new());
+    for (g, p) in eval_photos.iter().enumerate() {
         for v in variants {
             images.push(photo_variant(p, v)?);
+            groups.push(g);
         }
     }
     let description = format!(
@@ -170,5 +190,5 @@ pub fn photo_sets(
         variants.len(),
         variants.join(", ")
     );
-    Ok((rank_images, EvalSet::new(model, description, &images, None)?))
+    Ok((rank_images, EvalSet::new(model, description, &images, None)?.grouped(groups)?))
 }

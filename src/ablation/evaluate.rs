@@ -4,7 +4,11 @@
 //! of evaluation images (labelled or not) that the ranking never saw. Out:
 //! for a [`UnitMask`] (per tap, 1 kept / 0 silenced), the [`Damage`] — top-1
 //! accuracy against the labels, top-1 agreement with the unablated network
-//! and the mean KL(p_unablated ‖ p_ablated) of the softmax outputs, in nats.
+//! and the mean KL(p_unablated ‖ p_ablated) of the softmax outputs, in nats
+//! — and the same per image ([`PerImage`]), which the bootstrap intervals of
+//! the areas resample. [`Evaluator::floor`] is the *floor* of each metric:
+//! the best an ablated network that ignores its input can score (one
+//! constant top-1 class for every image).
 //! [`MaskedNet`] compiles the network once with a runtime mask input after
 //! every tap, so every ablation runs on the same plan (which gives the same
 //! outputs as zeroing the weights; tested). [`auc`] is the area under a
@@ -156,6 +160,39 @@ pub fn mean_kl(base: &[Vec<f32>], other: &[Vec<f32>]) -> f64 {
     total / base.len().max(1) as f64
 }
 
+/// KL(softmax(base) ‖ softmax(other)) of each row, in nats.
+pub fn kl_per_row(base: &[Vec<f32>], other: &[Vec<f32>]) -> Vec<f64> {
+    base.iter()
+        .zip(other)
+        .map(|(a, b)| {
+            let (lp, lq) = (log_softmax(a), log_softmax(b));
+            lp.iter().zip(&lq).map(|(p, q)| p.exp() * (p - q)).sum::<f64>()
+        })
+        .collect()
+}
+
+/// One ablation's outcome on every evaluation image: 1/0 for a correct
+/// top-1 class (empty without labels), 1/0 for agreement with the unablated
+/// network's top-1, and the KL divergence in nats. Their means are the
+/// [`Damage`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PerImage {
+    /// 1 where the top-1 class is the label (empty without labels).
+    pub correct: Vec<f64>,
+    /// 1 where the top-1 class is the unablated network's.
+    pub agree: Vec<f64>,
+    /// KL(p_unablated ‖ p_ablated), nats.
+    pub kl: Vec<f64>,
+}
+
+impl PerImage {
+    /// Means over the images (accuracy NaN without labels).
+    pub fn damage(&self) -> Damage {
+        let mean = |v: &[f64]| if v.is_empty() { f64::NAN } else { v.iter().sum::<f64>() / v.len() as f64 };
+        Damage { accuracy: mean(&self.correct), agreement: mean(&self.agree), kl: mean(&self.kl) }
+    }
+}
+
 /// Area under y(x) by the trapezoid rule, divided by the x range: the mean
 /// of y over [x_first, x_last]. NaN for fewer than two points or any NaN y.
 pub fn auc(x: &[f64], y: &[f64]) -> f64 {
@@ -182,6 +219,11 @@ pub struct Damage {
     pub kl: f64,
 }
 
+impl Damage {
+    /// Unknown.
+    pub const NAN: Damage = Damage { accuracy: f64::NAN, agreement: f64::NAN, kl: f64::NAN };
+}
+
 /// Evaluation images (prepared for the model), with labels when known.
 #[derive(Clone, Debug)]
 pub struct EvalSet {
@@ -191,6 +233,10 @@ pub struct EvalSet {
     pub images: Vec<Image>,
     /// Class indices, one per image.
     pub labels: Option<Vec<u32>>,
+    /// Per image, the group it belongs to (the bootstrap resamples whole
+    /// groups): by default every image is its own group; variants of one
+    /// photo share one ([`EvalSet::grouped`]).
+    pub groups: Vec<usize>,
 }
 
 impl EvalSet {
@@ -210,7 +256,26 @@ impl EvalSet {
             }
         }
         let images = images.iter().map(|i| model.prepare(i)).collect::<Result<Vec<_>>>()?;
-        Ok(EvalSet { description: description.into(), images, labels })
+        let groups = (0..images.len()).collect();
+        Ok(EvalSet { description: description.into(), images, labels, groups })
+    }
+
+    /// Set the group of every image (e.g. the photo a variant was made
+    /// from); the bootstrap resamples groups whole.
+    pub fn grouped(mut self, groups: Vec<usize>) -> Result<EvalSet> {
+        if groups.len() != self.images.len() {
+            return Err(Error::Data(format!("{} groups for {} evaluation images", groups.len(), self.images.len())));
+        }
+        self.groups = groups;
+        Ok(self)
+    }
+
+    /// Number of distinct groups.
+    pub fn group_count(&self) -> usize {
+        let mut g = self.groups.clone();
+        g.sort_unstable();
+        g.dedup();
+        g.len()
     }
 }
 
@@ -253,11 +318,54 @@ impl Evaluator {
     pub fn damage(&self, mask: &UnitMask) -> Result<Damage> {
         Ok(self.score(&self.logits(mask)?))
     }
+    /// Scores under `mask`, per image.
+    pub fn per_image(&self, mask: &UnitMask) -> Result<PerImage> {
+        Ok(self.outcomes(&self.logits(mask)?))
+    }
+    /// The unablated network per image (agreement 1, KL 0).
+    pub fn base_per_image(&self) -> PerImage {
+        self.outcomes(&self.base)
+    }
+    /// The floor of each metric: the best score of a network that gives
+    /// every image the same top-1 class — the share of the commonest label
+    /// (accuracy; NaN without labels) and of the unablated network's
+    /// commonest top-1 class (agreement). KL has no floor (NaN). A deletion
+    /// curve at or below its floor has destroyed what the metric can see.
+    pub fn floor(&self) -> Damage {
+        let commonest = |classes: &mut Vec<usize>| {
+            classes.sort_unstable();
+            let most = classes.chunk_by(|a, b| a == b).map(<[usize]>::len).max().unwrap_or(0);
+            most as f64 / classes.len().max(1) as f64
+        };
+        Damage {
+            accuracy: self
+                .set
+                .labels
+                .as_ref()
+                .map(|l| commonest(&mut l.iter().map(|&c| c as usize).collect()))
+                .unwrap_or(f64::NAN),
+            agreement: commonest(&mut self.base.iter().map(|l| argmax(l)).collect()),
+            kl: f64::NAN,
+        }
+    }
     fn score(&self, logits: &[Vec<f32>]) -> Damage {
         Damage {
             accuracy: self.set.labels.as_ref().map(|l| accuracy(logits, l)).unwrap_or(f64::NAN),
             agreement: top1_agreement(&self.base, logits),
             kl: mean_kl(&self.base, logits),
+        }
+    }
+    fn outcomes(&self, logits: &[Vec<f32>]) -> PerImage {
+        let hit = |a: bool| if a { 1.0 } else { 0.0 };
+        PerImage {
+            correct: self
+                .set
+                .labels
+                .as_ref()
+                .map(|l| logits.iter().zip(l).map(|(x, &y)| hit(argmax(x) == y as usize)).collect())
+                .unwrap_or_default(),
+            agree: self.base.iter().zip(logits).map(|(a, b)| hit(argmax(a) == argmax(b))).collect(),
+            kl: kl_per_row(&self.base, logits),
         }
     }
 }

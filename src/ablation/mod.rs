@@ -55,9 +55,19 @@
 //!    network-wide; random rankings give one curve per seed. [`areas`] gives
 //!    the area under each curve, normalised by the sparsity range (so it is
 //!    the metric's mean over sparsities 0 … s_max, trapezoid rule, the
-//!    unablated point included); [`summarise`] collapses seeds to mean, sd,
-//!    min, max; [`verdict`] states in plain words which ranking damages most
-//!    when its top units go and least when its bottom units go.
+//!    unablated point included); [`areas_with`] adds a percentile
+//!    [`Bootstrap`] interval over the evaluation images (groups of images —
+//!    a photo and its variants — resampled whole; every curve on the same
+//!    resamples) and the sparsity from which the curve sits at its *floor*
+//!    ([`Evaluator::floor`]: what one constant top-1 class scores);
+//!    [`summarise`] collapses seeds to mean, sd, min, max and interval;
+//!    [`verdict`] states in plain words which ranking damages most when its
+//!    top units go and least when its bottom units go, each ranking's
+//!    separation (bottom − top, with a paired interval) and the curves at
+//!    their floor. [`probe_sparsities`] chooses the network-wide sparsities
+//!    by [`sparsity_rule`]: up to where random removal has done 90 % of the
+//!    damage it can, log-spaced (large networks such as Lite0 are at the
+//!    floor from a few per cent on; MNIST's CNN is not).
 //! 5. **Tables**: [`rankings_table`], [`curves_table`], [`areas_table`],
 //!    [`summary_table`] (Polars), written as Parquet with the rest of a
 //!    [`Study`] by [`Study::write`].
@@ -74,11 +84,12 @@
 //! | `edit.rs` | [`Mode`], [`TapUnits`], [`Ablation`], [`ablate`], [`Ablated`] and its files |
 //! | `graph.rs` | ONNX graph surgery: [`Producer`], [`producer`], [`check_distinct_units`], zeroing channels, inserting masks ([`mask_node_name`]) |
 //! | `rank.rs` | [`Criterion`], [`Ranking`], [`tagging_rankings`], [`l1_ranking`], [`activation_stats`], [`random_ranking`] |
-//! | `evaluate.rs` | [`UnitMask`], [`MaskedNet`], [`EvalSet`], [`Evaluator`], [`Damage`]; [`accuracy`], [`top1_agreement`], [`mean_kl`], [`auc`] |
-//! | `curves.rs` | [`Direction`], [`CurvePlan`], [`CurvePoint`], [`deletion_curves`], [`Area`], [`areas`], [`Stat`], [`AreaSummary`], [`summarise`], [`verdict`] |
+//! | `evaluate.rs` | [`UnitMask`], [`MaskedNet`], [`EvalSet`], [`Evaluator`], [`Damage`], [`PerImage`]; [`accuracy`], [`top1_agreement`], [`mean_kl`], [`kl_per_row`], [`auc`] |
+//! | `curves.rs` | [`Direction`], [`CurvePlan`], [`CurvePoint`], [`deletion_curves`], [`Area`], [`areas`], [`floor_from`], [`Stat`], [`AreaSummary`], [`summarise`], [`verdict`], [`sparsity_rule`], [`probe_sparsities`] |
+//! | `bootstrap.rs` | [`Bootstrap`], [`Resamples`], [`Interval`], [`quantile`]: percentile intervals over evaluation images |
 //! | `tables.rs` | the Polars tables: [`rankings_table`], [`curves_table`], [`areas_table`], [`summary_table`] |
 //! | `datasets.rs` | [`load_digits`], [`photo_variant`], [`Dataset`], [`digit_sets`], [`photo_sets`] |
-//! | `study.rs` | [`StudyConfig`], [`Stage`], [`run_study`], [`Study`] (JSON, Markdown, [`Study::write`]) |
+//! | `study.rs` | [`StudyConfig`], [`Stage`], [`Part`], [`run_study`], [`run_study_with`] (finished parts as they come), [`Study`] (JSON, Markdown, [`Study::write`]) |
 //!
 //! ```no_run
 //! use freqtag::ablation::{ablate, Ablation, Mode};
@@ -90,6 +101,7 @@
 //! # Ok::<(), freqtag::Error>(())
 //! ```
 
+mod bootstrap;
 mod curves;
 mod datasets;
 mod edit;
@@ -99,16 +111,22 @@ mod rank;
 mod study;
 mod tables;
 
+pub use bootstrap::{quantile, Bootstrap, Interval, Resamples};
 pub use curves::{
-    areas, deletion_curves, summarise, verdict, Area, AreaSummary, CurvePlan, CurvePoint, Direction, Stat, NETWORK,
+    areas, areas_with, deletion_curves, deletion_curves_with, floor_from, probe_sparsities, sparsity_rule, summarise,
+    summarise_with, verdict, verdict_with, Area, AreaSummary, CurvePlan, CurvePoint, Direction, PerImageAreas,
+    SparsityProbe, Stat, NETWORK, PROBE_GRID,
 };
-pub use datasets::{digit_sets, load_digits, photo_sets, photo_variant, Dataset, PHOTO_VARIANTS};
+pub use datasets::{digit_sets, load_digits, photo_sets, photo_variant, Dataset, DEFAULT_RANK_PHOTOS, PHOTO_VARIANTS};
 pub use edit::{ablate, Ablated, Ablation, Mode, SilencedTap, TapUnits};
-pub use evaluate::{accuracy, argmax, auc, mean_kl, top1_agreement, Damage, EvalSet, Evaluator, MaskedNet, UnitMask};
+pub use evaluate::{
+    accuracy, argmax, auc, kl_per_row, mean_kl, top1_agreement, Damage, EvalSet, Evaluator, MaskedNet, PerImage,
+    UnitMask,
+};
 pub use graph::{check_distinct_units, mask_node_name, producer, Producer};
 pub use rank::{
     activation_rankings, activation_stats, l1_ranking, random_ranking, tagging_experiment, tagging_rankings,
     ActivationStats, Criterion, Ranking,
 };
-pub use study::{run_study, Stage, Study, StudyConfig};
+pub use study::{run_study, run_study_with, Part, Stage, Study, StudyConfig};
 pub use tables::{areas_table, curves_table, rankings_table, summary_table};

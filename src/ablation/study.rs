@@ -14,7 +14,11 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::curves::{areas, deletion_curves, summarise, verdict, Area, AreaSummary, CurvePlan, CurvePoint};
+use super::bootstrap::Bootstrap;
+use super::curves::{
+    areas_with, deletion_curves_with, probe_sparsities, summarise_with, verdict_with, Area, AreaSummary, CurvePlan,
+    CurvePoint, SparsityProbe,
+};
 use super::edit::write_json;
 use super::evaluate::{Damage, EvalSet, Evaluator};
 use super::graph::check_distinct_units;
@@ -46,8 +50,17 @@ pub struct Study {
     pub eval_images: usize,
     /// Whether they have labels.
     pub labelled: bool,
+    /// Groups of evaluation images that the bootstrap resamples whole (the
+    /// source photos of variants; = images for digits).
+    pub eval_groups: usize,
     /// The unablated network on them.
     pub base: Damage,
+    /// The floor of each metric ([`Evaluator::floor`]).
+    pub floor: Damage,
+    /// How the areas' intervals were computed.
+    pub bootstrap: Bootstrap,
+    /// The probe that chose the network-wide sparsities (None: given).
+    pub probe: Option<SparsityProbe>,
     /// Random seeds.
     pub seeds: Vec<u64>,
     /// Tie-break seed.
@@ -85,6 +98,11 @@ pub struct StudyConfig {
     pub plan: CurvePlan,
     /// Images per network run in the evaluation.
     pub batch: usize,
+    /// Bootstrap intervals of the areas (over evaluation images).
+    pub bootstrap: Bootstrap,
+    /// Choose the network-wide sparsities by probing random removal
+    /// ([`probe_sparsities`]) instead of `plan.network`.
+    pub probe_network: bool,
 }
 
 /// The stages of [`run_study`], for progress reports.
@@ -96,6 +114,32 @@ pub enum Stage {
     Activations,
     /// Deletion curves (count: network evaluations).
     Curves,
+    /// Probing random removal for the network-wide sparsities (count:
+    /// network evaluations).
+    Probe,
+}
+
+/// A finished part of a study, handed to [`run_study_with`]'s `part`
+/// callback as soon as it is done (to write it and say so).
+#[derive(Clone, Copy, Debug)]
+pub enum Part<'a> {
+    /// The rankings, every criterion (seconds since the start).
+    Rankings(&'a [Ranking], f64),
+    /// The sparsity probe.
+    Probe(&'a SparsityProbe, f64),
+    /// One scope's deletion curves.
+    Scope {
+        /// The scope ([`super::NETWORK`] or a tap).
+        scope: &'a str,
+        /// Every point measured so far.
+        points: &'a [CurvePoint],
+        /// Scopes done.
+        done: usize,
+        /// Scopes in all.
+        of: usize,
+        /// Seconds since the start.
+        seconds: f64,
+    },
 }
 
 /// Rank the units of `cfg.taps` on `rank_images` by every criterion and
@@ -108,6 +152,19 @@ pub fn run_study(
     eval: EvalSet,
     progress: &(dyn Fn(Stage, usize) + Sync),
 ) -> Result<Study> {
+    run_study_with(model, cfg, rank_images, eval, progress, &mut |_| Ok(()))
+}
+
+/// [`run_study`], handing every finished [`Part`] to `part` as it is done.
+pub fn run_study_with(
+    model: &Model,
+    cfg: &StudyConfig,
+    rank_images: &[Image],
+    eval: EvalSet,
+    progress: &(dyn Fn(Stage, usize) + Sync),
+    part: &mut dyn FnMut(Part<'_>) -> Result<()>,
+) -> Result<Study> {
+    let start = Instant::now();
     if cfg.taps.is_empty() {
         return Err(Error::Config("no taps to rank".into()));
     }
@@ -123,6 +180,10 @@ pub fn run_study(
         return Err(Error::Config(format!("image '{}' is used both to rank and to evaluate", clash.name)));
     }
     cfg.plan.validate(cfg.taps.len())?;
+    cfg.bootstrap.validate()?;
+    if cfg.probe_network && cfg.seeds.is_empty() {
+        return Err(Error::Config("probing the sparsities needs a random seed".into()));
+    }
     let taps = &cfg.taps;
     let mut timings = Vec::new();
     let mut rankings = Vec::new();
@@ -155,14 +216,39 @@ pub fn run_study(
         }
     }
     timings.push(("baselines".to_string(), clock.elapsed().as_secs_f64()));
+    part(Part::Rankings(&rankings, start.elapsed().as_secs_f64()))?;
     clock = Instant::now();
     let evaluator = Evaluator::new(model, taps, eval, cfg.batch)?;
-    let points = deletion_curves(&evaluator, &rankings, &cfg.plan, &|| progress(Stage::Curves, 1))?;
+    let mut plan = cfg.plan.clone();
+    let mut probe = None;
+    if cfg.probe_network {
+        let seed = cfg.seeds[0];
+        let random = match rankings.iter().find(|r| r.criterion == Criterion::Random && r.seed == Some(seed)) {
+            Some(r) => r.clone(),
+            None => random_ranking(taps, seed)?,
+        };
+        let p = probe_sparsities(&evaluator, &random, &|| progress(Stage::Probe, 1))?;
+        plan.network = p.chosen.clone();
+        plan.validate(taps.len())?;
+        timings.push(("probe".to_string(), clock.elapsed().as_secs_f64()));
+        clock = Instant::now();
+        part(Part::Probe(&p, start.elapsed().as_secs_f64()))?;
+        probe = Some(p);
+    }
+    let scopes = usize::from(!plan.network.is_empty()) + plan.per_tap.len();
+    let mut done = 0;
+    let points =
+        deletion_curves_with(&evaluator, &rankings, &plan, &|| progress(Stage::Curves, 1), &mut |scope, points| {
+            done += 1;
+            part(Part::Scope { scope, points, done, of: scopes, seconds: start.elapsed().as_secs_f64() })
+        })?;
     timings.push(("curves".to_string(), clock.elapsed().as_secs_f64()));
-    let areas = areas(&points);
-    let summary = summarise(&areas);
-    let verdict = verdict(&summary);
     let set = evaluator.set();
+    let resamples = cfg.bootstrap.draw(&set.groups);
+    let floor = evaluator.floor();
+    let areas = areas_with(&points, &resamples, &floor);
+    let summary = summarise_with(&areas, &plan.first_sparsities(taps), &resamples);
+    let verdict = verdict_with(&summary, &resamples);
     Ok(Study {
         model: model.name.clone(),
         taps: taps.clone(),
@@ -171,10 +257,14 @@ pub fn run_study(
         eval_description: set.description.clone(),
         eval_images: set.images.len(),
         labelled: set.labels.is_some(),
+        eval_groups: set.group_count(),
         base: evaluator.base(),
+        floor,
+        bootstrap: cfg.bootstrap,
+        probe,
         seeds: cfg.seeds.clone(),
         tie_seed: cfg.tie_seed,
-        plan: cfg.plan.clone(),
+        plan,
         rankings,
         points,
         areas,
@@ -185,6 +275,35 @@ pub fn run_study(
 }
 
 impl Study {
+    /// How the intervals are computed, in words.
+    pub const BOOTSTRAP_METHOD: &'static str = "percentile bootstrap of the area (the mean over evaluation images of each image's own area): resample the groups of evaluation images (a photo with its variants, or one digit) with replacement, the same resamples for every curve; for random rankings, of the per-image areas averaged over seeds";
+
+    /// The bootstrap in one line for captions and summaries.
+    pub fn interval_note(&self) -> String {
+        if self.bootstrap.resamples == 0 {
+            return "no intervals (bootstrap off)".into();
+        }
+        format!(
+            "[lo, hi]: {:.0} % percentile bootstrap interval over the {} evaluation images ({} groups resampled whole, B = {}, seed {})",
+            self.bootstrap.level * 100.0,
+            self.eval_images,
+            self.eval_groups,
+            self.bootstrap.resamples,
+            self.bootstrap.seed
+        )
+    }
+
+    /// The floor cell of a summary row: "at floor" when the curve is at or
+    /// below its floor from its first sparsity on, "from s" when from
+    /// sparsity s on, else "".
+    pub fn floor_cell(r: &AreaSummary) -> String {
+        match r.floor_from {
+            _ if r.at_floor => "at floor".to_string(),
+            Some(f) => format!("from {f}"),
+            None => String::new(),
+        }
+    }
+
     /// The set-up, areas and verdict as JSON (`study.json`).
     pub fn to_json(&self) -> serde_json::Value {
         json!({
@@ -194,7 +313,10 @@ impl Study {
             "units": self.taps.iter().map(TapInfo::channels).sum::<usize>(),
             "tagging_design": self.design,
             "rank_images": self.rank_images,
-            "eval": {"description": self.eval_description, "images": self.eval_images, "labelled": self.labelled, "unablated": self.base},
+            "eval": {"description": self.eval_description, "images": self.eval_images, "groups": self.eval_groups, "labelled": self.labelled, "unablated": self.base, "floor": self.floor},
+            "floor_definition": "the best score of a network that gives every evaluation image the same top-1 class: the share of the commonest label (accuracy) or of the unablated network's commonest top-1 class (agreement); a curve 'sits at its floor' from the smallest sparsity on which every later point is at or below it",
+            "bootstrap": {"resamples": self.bootstrap.resamples, "level": self.bootstrap.level, "seed": self.bootstrap.seed, "method": Self::BOOTSTRAP_METHOD},
+            "sparsity_probe": self.probe,
             "seeds": self.seeds,
             "tie_seed": self.tie_seed,
             "plan": self.plan,
@@ -234,24 +356,28 @@ impl Study {
         }
         let acc = if self.labelled { format!("accuracy {:.4}", self.base.accuracy) } else { "no labels".into() };
         m += &format!(
-            "- unablated: {acc}\n- random rankings: {} seeds; ties broken by seed {}\n- sparsities: network {:?}, per layer {:?}\n\n",
+            "- unablated: {acc}\n- random rankings: {} seeds; ties broken by seed {}\n- sparsities: network {:?}{}, per layer {:?}\n- floor ({}): {}\n\n",
             self.seeds.len(),
             self.tie_seed,
             self.plan.network,
-            self.plan.layer
+            self.probe.as_ref().map(|p| format!(" (probed: {})", p.rule)).unwrap_or_default(),
+            self.plan.layer,
+            if self.labelled { "accuracy" } else { "agreement" },
+            if self.labelled { format!("{:.3}", self.floor.accuracy) } else { format!("{:.3}", self.floor.agreement) },
         );
-        m += "Area = the metric averaged over sparsity 0 … max (trapezoid rule). Top: most important units removed first; bottom: least important first; random: mean ± sd over seeds.\n\n";
-        m += "| scope | units | ranking | direction | area accuracy | area agreement | area KL (nats) |\n|---|---:|---|---|---:|---:|---:|\n";
+        m += &format!("Area = the metric averaged over sparsity 0 … max (trapezoid rule). Top: most important units removed first; bottom: least important first; random: mean ± sd over seeds. {}. Floor: the curve's main metric is at or below what one constant top-1 class scores from that sparsity on (\"at floor\": from its first sparsity — the area says nothing about the ranking).\n\n", self.interval_note());
+        m += "| scope | units | ranking | direction | area accuracy | area agreement | area KL (nats) | floor |\n|---|---:|---|---|---:|---:|---:|---|\n";
         for r in &self.summary {
             m += &format!(
-                "| {} | {} | {} | {} | {} | {} | {} |\n",
+                "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
                 r.scope,
                 r.units,
                 r.criterion.name(),
                 r.direction.name(),
                 r.accuracy.cell(r.curves),
                 r.agreement.cell(r.curves),
-                r.kl.cell(r.curves)
+                r.kl.cell(r.curves),
+                Self::floor_cell(r)
             );
         }
         m += "\n";

@@ -7,6 +7,7 @@
 
 use polars::prelude::{Column, DataFrame};
 
+use super::bootstrap::Interval;
 use super::curves::{Area, AreaSummary, CurvePoint, Direction, Stat};
 use super::rank::{Criterion, Ranking};
 use crate::error::{Error, Result};
@@ -103,18 +104,34 @@ pub fn curves_table(points: &[CurvePoint]) -> Result<DataFrame> {
 }
 
 /// One row per curve: `scope`, `units`, `ranking`, `seed`, `direction`,
-/// `max_sparsity`, `auc_accuracy`, `auc_agreement`, `auc_kl`.
+/// `max_sparsity`, `auc_accuracy`, `auc_agreement`, `auc_kl`, each area's
+/// bootstrap interval (`auc_accuracy_lo`, `auc_accuracy_hi`, …; NaN when not
+/// computed), `floor` (of the main metric) and `floor_from` (the sparsity
+/// from which the curve stays at or below it; null: never).
 pub fn areas_table(areas: &[Area]) -> Result<DataFrame> {
     let mut cols = curve_columns(areas, |a| (a.scope.as_str(), a.units, a.criterion, a.seed, a.direction));
     cols.push(float_column("max_sparsity", areas, |a| a.max_sparsity));
     cols.push(float_column("auc_accuracy", areas, |a| a.accuracy));
     cols.push(float_column("auc_agreement", areas, |a| a.agreement));
     cols.push(float_column("auc_kl", areas, |a| a.kl));
+    for (metric, get) in [
+        ("accuracy", (|a: &Area| a.accuracy_ci) as fn(&Area) -> Interval),
+        ("agreement", |a| a.agreement_ci),
+        ("kl", |a| a.kl_ci),
+    ] {
+        cols.push(float_column(&format!("auc_{metric}_lo"), areas, |a| get(a).lo));
+        cols.push(float_column(&format!("auc_{metric}_hi"), areas, |a| get(a).hi));
+    }
+    cols.push(float_column("floor", areas, |a| a.floor));
+    cols.push(Column::new("floor_from".into(), areas.iter().map(|a| a.floor_from).collect::<Vec<_>>()));
     frame(cols)
 }
 
 /// One row per (scope, ranking, direction), seeds collapsed: `curves` and
-/// mean / sd / min / max of each area (`auc_accuracy_mean`, …).
+/// mean / sd / min / max of each area (`auc_accuracy_mean`, …), the
+/// bootstrap interval of the mean (`auc_accuracy_lo`, `auc_accuracy_hi`, …),
+/// `floor`, `floor_from` and `at_floor` (at the floor from the first
+/// sparsity on).
 pub fn summary_table(summary: &[AreaSummary]) -> Result<DataFrame> {
     let mut cols = curve_columns(summary, |a| (a.scope.as_str(), a.units, a.criterion, None, a.direction));
     cols.retain(|c| c.name().as_str() != "seed");
@@ -130,6 +147,11 @@ pub fn summary_table(summary: &[AreaSummary]) -> Result<DataFrame> {
         {
             cols.push(float_column(&format!("auc_{metric}_{stat}"), summary, |a| f(get(a))));
         }
+        cols.push(float_column(&format!("auc_{metric}_lo"), summary, |a| get(a).ci.lo));
+        cols.push(float_column(&format!("auc_{metric}_hi"), summary, |a| get(a).ci.hi));
     }
+    cols.push(float_column("floor", summary, |a| a.floor));
+    cols.push(Column::new("floor_from".into(), summary.iter().map(|a| a.floor_from).collect::<Vec<_>>()));
+    cols.push(Column::new("at_floor".into(), summary.iter().map(|a| a.at_floor).collect::<Vec<_>>()));
     frame(cols)
 }

@@ -8,7 +8,7 @@
 
 use plotters::style::RGBColor;
 
-use crate::ablation::{Criterion, CurvePoint, Damage, Direction, Stat, Study, NETWORK};
+use crate::ablation::{AreaSummary, Criterion, CurvePoint, Damage, Direction, Stat, Study, NETWORK};
 use crate::error::Result;
 use crate::model::file_stem;
 use crate::plots::{self, CurveBand, CurveLine, DeletionPlot, Figure};
@@ -59,12 +59,28 @@ pub fn figures(study: &Study) -> Result<Vec<(Figure, String)>> {
                 v.sort_by(|a, b| a.0.total_cmp(&b.0));
                 (!v.is_empty()).then(|| CurveLine { label: c.name().to_string(), points: v, colour: colour(c) })
             };
+            let floor = match *key {
+                "accuracy" => study.floor.accuracy,
+                "agreement" => study.floor.agreement,
+                _ => f64::NAN,
+            };
+            let x_max = pts.iter().map(|p| p.sparsity).fold(0.0, f64::max);
             let panels: Vec<(String, Vec<CurveLine>)> = [
                 (Direction::Top, "remove top-ranked units first"),
                 (Direction::Bottom, "remove bottom-ranked units first"),
             ]
             .into_iter()
-            .map(|(d, title)| (title.to_string(), Criterion::ALL.iter().filter_map(|&c| line(c, d)).collect()))
+            .map(|(d, title)| {
+                let mut lines: Vec<CurveLine> = Criterion::ALL.iter().filter_map(|&c| line(c, d)).collect();
+                if floor.is_finite() && x_max > 0.0 {
+                    lines.push(CurveLine {
+                        label: "floor: one class for all".into(),
+                        points: vec![(0.0, floor), (x_max, floor)],
+                        colour: RGBColor(0, 0, 0),
+                    });
+                }
+                (title.to_string(), lines)
+            })
             .collect();
             let band = random_band(&pts, *get);
             let hi = pts.iter().map(|p| get(&p.damage)).filter(|v| v.is_finite()).fold(f64::NEG_INFINITY, f64::max);
@@ -72,7 +88,7 @@ pub fn figures(study: &Study) -> Result<Vec<(Figure, String)>> {
             let title = format!("{} — {}", if scope == NETWORK { "network-wide" } else { scope }, study.model);
             let plot = DeletionPlot { title, y_desc: y_desc.to_string(), panels, band, y_range };
             let name = format!("deletion_{}_{}", file_stem(scope), key);
-            let caption = format!(
+            let mut caption = format!(
                 "{} of {} ({} units) against the share of units removed, {} evaluation images; grey band: random order, min–max over {} seeds",
                 y_desc,
                 if scope == NETWORK { "the whole network" } else { scope },
@@ -80,10 +96,52 @@ pub fn figures(study: &Study) -> Result<Vec<(Figure, String)>> {
                 study.eval_images,
                 study.seeds.len()
             );
+            if floor.is_finite() {
+                caption += &format!("; black line: the floor ({floor:.3}, what one constant top-1 class scores)");
+            }
+            caption += &areas_caption(study, scope, key);
             figs.push((plots::deletion_curves(&name, &plot)?, caption));
         }
     }
     Ok(figs)
+}
+
+/// "Areas …: top: name a [lo, hi], …" for one scope and metric key, with
+/// the curves at their floor named.
+fn areas_caption(study: &Study, scope: &str, key: &str) -> String {
+    let stat: fn(&AreaSummary) -> Stat = match key {
+        "accuracy" => |r| r.accuracy,
+        "agreement" => |r| r.agreement,
+        _ => |r| r.kl,
+    };
+    let rows: Vec<&AreaSummary> = study.summary.iter().filter(|r| r.scope == scope).collect();
+    let mut parts = Vec::new();
+    for d in [Direction::Top, Direction::Bottom, Direction::Random] {
+        let cells: Vec<String> = rows
+            .iter()
+            .filter(|r| r.direction == d)
+            .map(|r| {
+                let s = stat(r);
+                format!("{} {:.3}{}", r.criterion.name(), s.mean, s.ci.suffix())
+            })
+            .collect();
+        if !cells.is_empty() {
+            parts.push(format!("{}: {}", d.name(), cells.join(", ")));
+        }
+    }
+    let mut out =
+        format!(". Areas (the metric's mean over the range; {}): {}", study.interval_note(), parts.join("; "));
+    let floored: Vec<String> =
+        rows.iter().filter(|r| r.at_floor).map(|r| format!("{} {}", r.criterion.name(), r.direction.name())).collect();
+    if key != "kl" && !floored.is_empty() {
+        out += &format!(
+            ". At the floor from the first sparsity on ({} of {} curves, their areas cannot separate rankings): {}",
+            floored.len(),
+            rows.len(),
+            floored.join(", ")
+        );
+    }
+    out
 }
 
 /// A plotted metric: (file key, axis label, how to read it).

@@ -10,7 +10,9 @@ use clap::Args;
 
 use crate::progress;
 
-use freqtag::ablation::{self, Ablation, Criterion, CurvePlan, Dataset, Mode, Stage, StudyConfig, TapUnits};
+use freqtag::ablation::{
+    self, Ablation, Criterion, CurvePlan, Dataset, Mode, Part, Stage, StudyConfig, TapUnits, PROBE_GRID,
+};
 use freqtag::config::load_images;
 use freqtag::experiment::top_k;
 use freqtag::{export, report, Design, Error, Model, Result};
@@ -107,8 +109,9 @@ pub struct PruneArgs {
     #[arg(long, default_value = "act")]
     taps: String,
     /// Taps with per-layer deletion curves: selectors, `all` (every ranked
-    /// tap) or `none`.
-    #[arg(long, default_value = "all")]
+    /// tap), `none`, or `auto`: all when there are at most 4 ranked taps,
+    /// else 4 spread evenly over them (the first, the last and two between).
+    #[arg(long, default_value = "auto")]
     per_layer: String,
     /// auto (digits for one-channel models, photos otherwise), digits or photos.
     #[arg(long, default_value = "auto")]
@@ -117,8 +120,12 @@ pub struct PruneArgs {
     #[arg(long, default_value_t = 20)]
     rank_digits: usize,
     /// photos: file stems (in data/images) of the photos that rank the units.
-    #[arg(long, value_delimiter = ',', default_value = "chelsea,coffee,astronaut")]
+    #[arg(long, value_delimiter = ',', default_value = "chelsea,coffee,astronaut,motorcycle_left,motorcycle_right")]
     rank_photos: Vec<String>,
+    /// photos: variants of each ranking photo (orig, flip, …); the default
+    /// gives 5 photos × 2 = 10 tagging images.
+    #[arg(long, value_delimiter = ',', default_value = "orig,flip")]
+    rank_variants: Vec<String>,
     /// photos: evaluation photos (default: every other photo in data/images).
     #[arg(long, value_delimiter = ',')]
     eval_photos: Option<Vec<String>>,
@@ -126,9 +133,12 @@ pub struct PruneArgs {
     /// crop-br, crop-centre, flip-crop-centre).
     #[arg(long, value_delimiter = ',', default_value = "orig,flip,crop-tl,crop-br,crop-centre,flip-crop-centre")]
     variants: Vec<String>,
-    /// Network-wide sparsities (share of units removed).
-    #[arg(long, value_delimiter = ',', default_value = "0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9")]
-    sparsities: Vec<f64>,
+    /// Network-wide sparsities (share of units removed), or `auto`: probe
+    /// random removal at 0.1 %, 0.2 %, 0.5 %, 1 %, 2 %, 5 %, … until it has done 90 %
+    /// of the damage it can (sparsity s_hi), then 8 log-spaced sparsities
+    /// from s_hi / 20 to s_hi (0.1 … 0.9 when it never gets there).
+    #[arg(long, default_value = "auto")]
+    sparsities: String,
     /// Per-layer sparsities.
     #[arg(long, value_delimiter = ',', default_value = "0.25,0.5,0.75")]
     layer_sparsities: Vec<f64>,
@@ -150,7 +160,14 @@ pub struct PruneArgs {
     /// on both shipped models; batches run in parallel).
     #[arg(long, default_value_t = 1)]
     batch: usize,
-    /// No progress bar.
+    /// Bootstrap resamples B for the areas' intervals (0: none).
+    #[arg(long, default_value_t = 2000)]
+    bootstrap: usize,
+    /// Coverage of the bootstrap intervals.
+    #[arg(long, default_value_t = 0.95)]
+    level: f64,
+    /// No progress bar, no set-up line and no summary table at the end; the
+    /// one line per finished part on stderr stays.
     #[arg(long)]
     quiet: bool,
     /// Engine for the tagging runs and the ablated evaluations: tract, ort
@@ -177,6 +194,7 @@ pub fn prune(a: PruneArgs) -> Result<()> {
     let per_tap: Vec<usize> = match a.per_layer.trim() {
         "none" => vec![],
         "all" => (0..taps.len()).collect(),
+        "auto" => CurvePlan::spread_taps(taps.len(), 4),
         sel => model
             .select_taps(sel)?
             .iter()
@@ -193,11 +211,33 @@ pub fn prune(a: PruneArgs) -> Result<()> {
     let data = freqtag::data_dir();
     let (rank_images, eval) = match Dataset::choose(&a.dataset, &model)? {
         Dataset::Digits => ablation::digit_sets(&model, &data, a.rank_digits, None)?,
-        Dataset::Photos => ablation::photo_sets(&model, &data, &a.rank_photos, a.eval_photos.as_deref(), &a.variants)?,
+        Dataset::Photos => ablation::photo_sets(
+            &model,
+            &data,
+            &a.rank_photos,
+            &a.rank_variants,
+            a.eval_photos.as_deref(),
+            &a.variants,
+        )?,
     };
     let batch = a.batch.max(1);
-    let plan = CurvePlan { layer: a.layer_sparsities.clone(), network: a.sparsities.clone(), per_tap };
+    let (probe_network, network) = match a.sparsities.trim() {
+        "auto" => (true, vec![]),
+        list => (
+            false,
+            list.split(',')
+                .map(|v| {
+                    v.trim().parse::<f64>().map_err(|_| {
+                        Error::Config(format!("--sparsities: '{v}' is not a number (use auto or e.g. 0.01,0.02,0.05)"))
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?,
+        ),
+    };
+    let plan = CurvePlan { layer: a.layer_sparsities.clone(), network, per_tap };
     plan.validate(taps.len())?;
+    let bootstrap = ablation::Bootstrap { resamples: a.bootstrap, level: a.level, seed: a.seed };
+    bootstrap.validate()?;
     let cfg = StudyConfig {
         taps,
         design: design.clone(),
@@ -206,15 +246,21 @@ pub fn prune(a: PruneArgs) -> Result<()> {
         tie_seed: a.seed,
         plan,
         batch,
+        bootstrap,
+        probe_network,
     };
     let units: usize = cfg.taps.iter().map(|t| t.channels()).sum();
     let frames = if criteria.iter().any(|c| c.is_tagging()) { design.frames_to_run() * rank_images.len() } else { 0 };
-    let evaluations = cfg.plan.evaluations(&criteria, cfg.seeds.len());
+    // with probed sparsities the network-wide count is known after the probe (at most 8)
+    let network_points = if probe_network { 8 } else { cfg.plan.network.len() };
+    let evaluations = CurvePlan { network: vec![0.5; network_points], ..cfg.plan.clone() }
+        .evaluations(&criteria, if criteria.contains(&Criterion::Random) { cfg.seeds.len() } else { 0 });
     if !a.quiet {
         eprintln!(
-            "freqtag prune: {} — {} taps ({units} units); ranking on {} image(s), evaluating on {} ({}); {} criteria, {} random seeds; {} network evaluations; engine {}",
+            "freqtag prune: {} — {} taps ({units} units), per-layer curves on {}; ranking on {} image(s), evaluating on {} ({}); {} criteria, {} random seeds; ≤ {} network evaluations; engine {}",
             model.name,
             cfg.taps.len(),
+            if cfg.plan.per_tap.is_empty() { "none".to_string() } else { cfg.plan.per_tap.iter().map(|&t| cfg.taps[t].name.as_str()).collect::<Vec<_>>().join(", ") },
             rank_images.len(),
             eval.images.len(),
             eval.description,
@@ -226,6 +272,8 @@ pub fn prune(a: PruneArgs) -> Result<()> {
     }
     let bar = progress::bar(a.quiet, frames.max(1), "tagging frames");
     let stage = Mutex::new(None::<Stage>);
+    // one line per stage and per finished part on stderr, whatever the terminal and --quiet
+    let say = |msg: String| bar.suspend(|| eprintln!("[{:>6.1} s] {msg}", start.elapsed().as_secs_f64()));
     let progress = |s: Stage, n: usize| {
         if let Ok(mut current) = stage.lock() {
             if *current != Some(s) {
@@ -233,8 +281,10 @@ pub fn prune(a: PruneArgs) -> Result<()> {
                 let (len, msg) = match s {
                     Stage::Tagging => (frames, "tagging frames"),
                     Stage::Activations => (rank_images.len(), "activation statistics"),
+                    Stage::Probe => (PROBE_GRID.len(), "probing random removal"),
                     Stage::Curves => (evaluations, "ablated evaluations"),
                 };
+                say(format!("{msg}: {len} to go"));
                 bar.reset();
                 bar.set_length(len.max(1) as u64);
                 bar.set_message(msg);
@@ -242,10 +292,39 @@ pub fn prune(a: PruneArgs) -> Result<()> {
         }
         bar.inc(n as u64);
     };
-    let study = ablation::run_study(&model, &cfg, &rank_images, eval, &progress)?;
+    let out = a.out.clone();
+    let mut on_part = |part: Part<'_>| -> Result<()> {
+        match part {
+            Part::Rankings(rankings, _) => {
+                let p = out.join("rankings.parquet");
+                export::write_parquet(&p, &mut ablation::rankings_table(rankings)?, &[])?;
+                say(format!("rankings done: {} rankings → {}", rankings.len(), p.display()));
+            }
+            Part::Probe(probe, _) => {
+                let p = out.join("sparsity_probe.json");
+                let text =
+                    serde_json::to_string_pretty(probe).map_err(|e| Error::Data(format!("{}: {e}", p.display())))?;
+                export::write_bytes(&p, text.as_bytes())?;
+                say(format!("sparsities probed: {:?} ({}) → {}", probe.chosen, probe.rule, p.display()));
+            }
+            Part::Scope { scope, points, done, of, .. } => {
+                let p = out.join("curves.parquet");
+                export::write_parquet(
+                    &p,
+                    &mut ablation::curves_table(points)?,
+                    &[("freqtag.partial", format!("{done} of {of} scopes"))],
+                )?;
+                say(format!("curves {done}/{of} done: {scope} ({} points so far) → {}", points.len(), p.display()));
+            }
+        }
+        Ok(())
+    };
+    let study = ablation::run_study_with(&model, &cfg, &rank_images, eval, &progress, &mut on_part)?;
     bar.finish_and_clear();
     let mut files = study.write(&a.out)?;
+    say(format!("tables, study.json and summary.md written to {}", a.out.display()));
     files.extend(report::write_ablation(&study, &a.out)?);
+    say(format!("figures and report.html written to {}", a.out.display()));
     if !a.quiet {
         eprintln!("{}", study.markdown());
         eprintln!("wall time {:.1} s", start.elapsed().as_secs_f64());
