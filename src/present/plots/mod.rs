@@ -331,6 +331,40 @@ mod tests {
     }
 
     #[test]
+    fn heat_maps_label_a_readable_subset_title_their_axes_and_leave_silent_cells_empty() {
+        assert_eq!((label_step(14.0, 13.0), label_step(6.0, 13.0), label_step(0.9, 13.0)), (1, 5, 20));
+        let plot = |rows: usize, values: Vec<Vec<f64>>| HeatmapPlot {
+            rows: (0..rows).map(|r| format!("unit {r}")).collect(),
+            cols: vec!["f1 (6 Hz)".into(), "2f1+f2 (19.5 Hz)".into()],
+            values,
+            title: "t".into(),
+            x_desc: "lattice component".into(),
+            y_desc: "units".into(),
+            colour_desc: "relative amplitude".into(),
+        };
+        // 1280 rows on 1400 pixels: one row in 20 labelled, not 1280 labels in a black bar
+        let many = render("h", &plot(1280, vec![vec![0.5, 0.25]; 1280]), (1000, 1400)).unwrap();
+        let labels = many.svg.matches("\nunit ").count();
+        assert!((50..=70).contains(&labels), "{labels} row labels");
+        for title in ["lattice component", "units; one in 20 labelled", "relative amplitude"] {
+            assert!(many.svg.contains(title), "{title} missing");
+        }
+        // a NaN cell (a silent unit) is not drawn: one rectangle fewer than with a value
+        let rects = |v: f64| {
+            render("h", &plot(2, vec![vec![0.5, v], vec![0.1, 0.9]]), (600, 400)).unwrap().svg.matches("<rect").count()
+        };
+        assert_eq!(rects(0.3), rects(f64::NAN) + 1);
+    }
+
+    #[test]
+    fn integer_axes_print_integers() {
+        let x: Vec<f64> = (0..82).map(|i| i as f64).collect();
+        let f = lines("t", "tap", "share", &x, &[("a", x.iter().map(|v| v / 82.0).collect())]).unwrap();
+        assert!(f.svg.contains("\n10\n") && !f.svg.contains("10.0"), "tap indices print as integers");
+        assert_eq!((tidy_tick(&10.0), tidy_tick(&7.5), integer_tick(&2.5)), ("10".into(), "7.5".into(), String::new()));
+    }
+
+    #[test]
     fn colour_map_runs_from_dark_to_light() {
         let lum = |c: RGBColor| c.0 as u32 + c.1 as u32 + c.2 as u32;
         assert!(lum(colour_map(0.0)) < lum(colour_map(0.5)) && lum(colour_map(0.5)) < lum(colour_map(1.0)));

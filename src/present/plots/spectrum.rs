@@ -164,3 +164,19 @@ pub fn mean_spectrum(spectrum: &Spectrum, title: &str) -> Result<Figure> {
     };
     render("spectrum", &plot, (900, 360))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spectrum_labels_avoid_markers_and_each_other() {
+        // a marker at (100, 200) with its stem, and a label already above it
+        let taken = vec![(95, 195, 105, 205), (99, 200, 101, 300), (80, 170, 120, 188)];
+        let r = place_label((100, 200), (40, 12), &taken, 0).unwrap();
+        assert!(!taken.iter().any(|t| overlaps(&r, t)), "{r:?}");
+        assert!(r.3 <= 193, "the label sits above the marker, not on its centre: {r:?}");
+        // no room below the ceiling: no label
+        assert_eq!(place_label((100, 20), (40, 12), &taken, 10), None);
+    }
+}
