@@ -154,7 +154,9 @@ impl Plot for HeatmapPlot {
 }
 
 /// Mean relative amplitude (÷ each unit's strongest component) of every
-/// lattice component of order ≤ 3, per tap, over units and images.
+/// lattice component of order ≤ 3, per tap, over the units and images where
+/// the unit responds (silent units have no relative amplitudes; a tap with
+/// none responding leaves its row empty).
 pub fn tap_component_heatmap(results: &Results) -> Result<Figure> {
     tap_component_heatmap_of(&Summary::of(results))
 }
@@ -203,7 +205,9 @@ fn short_tap(name: &str) -> String {
 /// by mean integration index (most integrating at the top), columns the
 /// lattice components of order ≤ `max_order` (fundamentals, harmonics, IMs),
 /// cells the relative amplitude (÷ the unit's strongest component) averaged
-/// over images. With hundreds of units it is dense, so it shows as PNG.
+/// over the images where the unit responds (silent units: empty cells, at
+/// the bottom). With hundreds of units it is dense, so it shows as PNG and
+/// labels one row in k (the y title says which k).
 pub fn unit_component_heatmap(results: &Results, tap: &str, max_order: u32) -> Result<Figure> {
     let ti = results.tap_index(tap)?;
     let lat = &results.lattice;
