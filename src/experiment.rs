@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::components::{Lattice, DEFAULT_MAX_ORDER};
 use crate::error::{Error, Result};
 use crate::images::Image;
-use crate::metrics::{unit_metrics, ComponentMetrics, Significance, SnrPreset, UnitScores};
+use crate::metrics::{tap_metrics, ComponentMetrics, Significance, SnrPreset, UnitScores};
 use crate::model::{Model, Probe, Reduction, Tap};
 use crate::spectrum::Spectrum;
 use crate::stimulus::{Design, Stimulus};
@@ -353,11 +353,8 @@ impl Experiment {
                 } else {
                     Spectrum::from_period(&a.data, run_frames, a.units, self.design.fs_hz, self.design.frames)?
                 };
-                let (components, scores) = (0..a.units)
-                    .map(|u| {
-                        unit_metrics(&spectrum, u, lattice, self.analysis.preset, &self.analysis.significance, noisy)
-                    })
-                    .unzip();
+                let (components, scores) =
+                    tap_metrics(&spectrum, lattice, self.analysis.preset, &self.analysis.significance, noisy);
                 Ok(TapResult { tap: a.tap, spectrum, components, scores })
             })
             .collect::<Result<Vec<_>>>()?;

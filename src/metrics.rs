@@ -43,15 +43,34 @@
 //! - `selectivity` = (tagged[0] − tagged[1]) / (tagged[0] + tagged[1]):
 //!   +1 responds to part 1 only, −1 to part 2 only (first two tags).
 //! - `integration` = im / (tagged_total + im).
-//! - The ratios (shares, `selectivity`, `integration`) are NaN for a unit
-//!   that does not respond: its strongest lattice component is at most
-//!   [`Significance::responsive_floor`] × its DC (or zero) — a constant
-//!   channel's "spectrum" is float rounding, and its ratios would be noise.
+//! - The ratios (shares, `selectivity`, `integration`) and every
+//!   component's relative amplitude ([`ComponentMetrics::relative`]) are NaN
+//!   for a *silent* unit — one that does not respond (see below): a
+//!   constant channel's "spectrum" is float rounding, and its ratios would
+//!   be noise (a residue of 1.1e-16 over a strongest residue of 1.1e-16
+//!   reads as a relative amplitude of 1.0).
 //! - `authors_snr`: the authors' score, the mean over the tag fundamentals of
 //!   `A_k / mean(A_{k±2…k±4})` (their 2025 code's rule).
 //! - `harmonic_sum[t]`: baseline-corrected amplitudes of tag t's significant
 //!   harmonics summed ([`harmonic_sum`], Retter, Rossion & Schiltz 2021);
 //!   meant for designs with injected noise.
+//!
+//! # Silent units
+//!
+//! A unit is *silent* when its strongest lattice component `A_max` is at
+//! most `floor × max(|DC|, S)` (or is zero), with `floor` =
+//! [`Significance::responsive_floor`] (1e-5) and `S` the scale of its tap
+//! ([`tap_scale`]: the root mean square over the tap's units of
+//! `√(DC² + Σ_k A_k²)`, a typical activation magnitude of the tap).
+//! Why: the network runs in f32, whose rounding is ≈ 6e-8 of the magnitude
+//! of the values being summed — the tap's values, not only this unit's — and
+//! a convolution's sums grow that by up to ≈ √(fan-in) (tens); 1e-5 leaves
+//! another factor ≈ 10 above the largest rounding residue. A channel whose
+//! every frame is the same number (a dead filter: output = bias) has
+//! `A_max` ≈ 1e-16 × DC from the f64 FFT alone; one whose DC is also near
+//! zero is caught by `S`. [`unit_metrics`] alone knows no tap and uses
+//! `S = 0` (the unit's own DC only); [`tap_metrics`] (what experiments use)
+//! applies the tap's scale.
 
 use serde::{Deserialize, Serialize};
 
@@ -156,9 +175,11 @@ pub struct Significance {
     /// Noise-free designs: amplitude at least this fraction of the unit's
     /// strongest lattice component counts.
     pub relative_threshold: f64,
-    /// Noise-free designs: a unit whose strongest component is below this
-    /// fraction of its mean |activation| (DC) is treated as unresponsive
-    /// (numerical floor of f32 inference).
+    /// A unit whose strongest lattice component is at most this fraction of
+    /// max(|DC|, the tap's scale) is silent: its ratios and relative
+    /// amplitudes are NaN and none of its components is significant
+    /// (numerical floor of f32 inference; see "Silent units" in the module
+    /// doc).
     pub responsive_floor: f64,
 }
 
@@ -177,7 +198,8 @@ pub struct ComponentMetrics {
     pub amplitude: f32,
     /// Phase (radians, cosine phase).
     pub phase: f32,
-    /// Amplitude ÷ the unit's strongest lattice component.
+    /// Amplitude ÷ the unit's strongest lattice component; NaN for a silent
+    /// unit (see "Silent units" in the module doc).
     pub relative: f32,
     /// Neighbour metrics under the chosen preset; NaN in a noise-free
     /// design (no noise floor: see the module doc).
@@ -219,7 +241,38 @@ pub struct UnitScores {
     pub harmonic_sum: Vec<f64>,
 }
 
-/// Everything computed for one unit.
+/// The scale of a tap for the silence rule (module doc, "Silent units"):
+/// the root mean square over its units of `√(DC² + Σ_{k≥1} A_k²)`, in
+/// activation units; 0 for a tap without units.
+pub fn tap_scale(spectrum: &Spectrum) -> f64 {
+    if spectrum.units == 0 {
+        return 0.0;
+    }
+    let sum: f64 = (0..spectrum.units)
+        .map(|u| {
+            let dc = spectrum.unit_amplitude(u)[0] as f64;
+            dc * dc + spectrum.ac_power(u)
+        })
+        .sum();
+    (sum / spectrum.units as f64).sqrt()
+}
+
+/// [`unit_metrics`] of every unit of a tap, with the tap's scale
+/// ([`tap_scale`]) in the silence rule: per unit its component metrics and
+/// its scores, in unit order.
+pub fn tap_metrics(
+    spectrum: &Spectrum,
+    lattice: &Lattice,
+    preset: SnrPreset,
+    sig: &Significance,
+    noisy: bool,
+) -> (Vec<Vec<ComponentMetrics>>, Vec<UnitScores>) {
+    let scale = tap_scale(spectrum);
+    (0..spectrum.units).map(|u| unit_metrics_at_scale(spectrum, u, lattice, preset, sig, noisy, scale)).unzip()
+}
+
+/// Everything computed for one unit, judged silent against its own DC only
+/// (no tap scale: see [`tap_metrics`]).
 pub fn unit_metrics(
     spectrum: &Spectrum,
     unit: usize,
@@ -228,11 +281,27 @@ pub fn unit_metrics(
     sig: &Significance,
     noisy: bool,
 ) -> (Vec<ComponentMetrics>, UnitScores) {
+    unit_metrics_at_scale(spectrum, unit, lattice, preset, sig, noisy, 0.0)
+}
+
+/// Everything computed for one unit of a tap whose scale is `tap_scale`
+/// (activation units, [`tap_scale`]): the unit is silent when its strongest
+/// lattice component is at most `sig.responsive_floor × max(|DC|, tap_scale)`.
+pub fn unit_metrics_at_scale(
+    spectrum: &Spectrum,
+    unit: usize,
+    lattice: &Lattice,
+    preset: SnrPreset,
+    sig: &Significance,
+    noisy: bool,
+    tap_scale: f64,
+) -> (Vec<ComponentMetrics>, UnitScores) {
     let amps = spectrum.unit_amplitude(unit);
     let phases = spectrum.unit_phase(unit);
     let strongest = lattice.components.iter().map(|c| amps[c.bin]).fold(0f32, f32::max);
     let dc = amps[0] as f64;
-    let responsive = strongest as f64 > sig.responsive_floor * dc.abs() && strongest > 0.0;
+    let scale = dc.abs().max(if tap_scale.is_finite() { tap_scale } else { 0.0 });
+    let responsive = strongest as f64 > sig.responsive_floor * scale && strongest > 0.0;
     let n_tags = lattice.components.iter().map(|c| c.coefficients.len()).max().unwrap_or(0);
     let mut tagged = vec![0f64; n_tags];
     let (mut im, mut p_fund, mut p_harm, mut p_im) = (0f64, 0f64, 0f64, 0f64);
@@ -250,7 +319,7 @@ pub fn unit_metrics(
             } else {
                 Neighbourhood { snr: f64::NAN, bca: f64::NAN, z: f64::NAN }
             };
-            let relative = if strongest > 0.0 { a / strongest } else { 0.0 };
+            let relative = if responsive { a / strongest } else { f32::NAN };
             let significant = if noisy {
                 neighbourhood(amps, c.bin, SnrPreset::Fpvs).z > sig.z_threshold
             } else {
@@ -428,11 +497,43 @@ mod tests {
         }
         assert!(m.iter().all(|c| !c.significant));
         assert_eq!((sc.significant_im, sc.significant_tagged), (0, 0));
+        // its relative amplitudes are NaN too: 3e-17 ÷ 3e-17 is not "as strong as its strongest"
+        assert!(m.iter().all(|c| c.relative.is_nan()), "{:?}", m.iter().map(|c| c.relative).collect::<Vec<_>>());
         // the same unit with a real response just above the floor has ratios
         let mut amp = s.amplitude.clone();
         amp[12] = 1e-4;
         let s = Spectrum { amplitude: amp, ..s };
         let (_, sc) = unit_metrics(&s, 0, &lattice, SnrPreset::Fpvs, &Significance::default(), false);
         assert!(sc.share_fundamental > 0.99 && sc.integration < 1e-9, "{sc:?}");
+    }
+
+    #[test]
+    fn a_unit_silent_at_its_taps_scale_has_no_relative_amplitudes() {
+        // two units of one tap: unit 0 answers at f1 with amplitude 1 around
+        // a DC of 2; unit 1 has DC 0 and rounding residues of 1e-12 (far
+        // below f32 resolution of a tap whose values are about 2). Judged by
+        // its own DC alone (0) unit 1 looks responsive; at the tap's scale it
+        // is silent, and its relative amplitudes are NaN, not 1.0.
+        let d = Design::paper();
+        let lattice = Lattice::new(&d, 4);
+        let bins = d.bins();
+        let mut amp = vec![0f32; 2 * bins];
+        amp[0] = 2.0;
+        amp[12] = 1.0;
+        amp[bins + 12] = 1e-12;
+        amp[bins + 27] = 1e-12;
+        let s = Spectrum { fs_hz: 120.0, frames: 240, units: 2, amplitude: amp, phase: vec![0.0; 2 * bins] };
+        assert!((tap_scale(&s) - (5.0f64 / 2.0).sqrt()).abs() < 1e-9, "{}", tap_scale(&s));
+        let sig = Significance::default();
+        let (alone, _) = unit_metrics(&s, 1, &lattice, SnrPreset::Fpvs, &sig, false);
+        let f1_f2 = lattice.components.iter().position(|c| c.bin == 27).unwrap();
+        assert_eq!(alone[f1_f2].relative, 1.0, "without a tap scale the residue is its own strongest");
+        let (comps, scores) = tap_metrics(&s, &lattice, SnrPreset::Fpvs, &sig, false);
+        assert!(comps[1].iter().all(|c| c.relative.is_nan() && !c.significant));
+        assert!(scores[1].integration.is_nan() && scores[1].share_im.is_nan());
+        // the responsive unit keeps its numbers
+        let f1 = lattice.components.iter().position(|c| c.bin == 12).unwrap();
+        assert_eq!(comps[0][f1].relative, 1.0);
+        assert!(comps[0][f1].significant && scores[0].integration == 0.0);
     }
 }

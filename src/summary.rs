@@ -72,8 +72,11 @@ pub struct TapSummary {
     pub integration_sum: f64,
     /// Count of finite integration.
     pub integration_n: usize,
-    /// Per lattice component (lattice order): Σ relative amplitude.
+    /// Per lattice component (lattice order): Σ relative amplitude over the
+    /// observations where it is finite (silent units have none: NaN).
     pub relative_sum: Vec<f64>,
+    /// Per lattice component: how many observations entered `relative_sum`.
+    pub relative_n: Vec<usize>,
 }
 
 impl TapSummary {
@@ -81,9 +84,14 @@ impl TapSummary {
     pub fn share_with_im(&self) -> f64 {
         self.with_im as f64 / self.n.max(1) as f64
     }
-    /// Mean relative amplitude of lattice component `c`.
+    /// Mean relative amplitude of lattice component `c` over the unit
+    /// observations that have one (silent units do not: see
+    /// [`crate::metrics`]); NaN when none has.
     pub fn mean_relative(&self, c: usize) -> f64 {
-        self.relative_sum.get(c).copied().unwrap_or(f64::NAN) / self.n.max(1) as f64
+        match (self.relative_sum.get(c), self.relative_n.get(c)) {
+            (Some(sum), Some(&n)) if n > 0 => sum / n as f64,
+            _ => f64::NAN,
+        }
     }
     /// Mean of the finite IM shares (NaN when none is finite).
     pub fn mean_share_im(&self) -> f64 {
@@ -195,6 +203,7 @@ impl Summary {
                     integration_sum: 0.0,
                     integration_n: 0,
                     relative_sum: vec![0.0; self.lattice.components.len()],
+                    relative_n: vec![0; self.lattice.components.len()],
                 })
                 .collect();
             self.first_image = Some(img.prepared.clone());
@@ -226,8 +235,11 @@ impl Summary {
                 }
             }
             for unit in &t.components {
-                for (acc, m) in sum.relative_sum.iter_mut().zip(unit) {
-                    *acc += m.relative as f64;
+                for ((acc, n), m) in sum.relative_sum.iter_mut().zip(sum.relative_n.iter_mut()).zip(unit) {
+                    if m.relative.is_finite() {
+                        *acc += m.relative as f64;
+                        *n += 1;
+                    }
                 }
             }
         }

@@ -56,8 +56,10 @@ use crate::stimulus::{Design, Stimulus};
 
 pub use crate::plots::{bars, lines, scatter, series_colour, unit_component_heatmap};
 
-/// Figures whose SVG is larger than this (bytes) are shown as PNG.
-pub const SVG_LIMIT: usize = 400_000;
+/// Figures whose SVG is larger than this (bytes) are shown as PNG when
+/// their PNG is smaller (dense figures: heat maps of many cells, scatters of
+/// thousands of points), so that stored notebooks stay light.
+pub const SVG_LIMIT: usize = 100_000;
 
 fn emit(mime: &str, content: &str) {
     println!("EVCXR_BEGIN_CONTENT {mime}\n{content}\nEVCXR_END_CONTENT");
@@ -75,13 +77,21 @@ fn png_base64(png: &[u8]) -> String {
 const TABLE_STYLE: &str = "border-collapse:collapse;font-size:12px;margin:4px 0";
 
 impl Figure {
-    /// Inline display: SVG when there is one and it is smaller than
-    /// [`SVG_LIMIT`] and draws no embedded bitmap, else PNG.
+    /// True when the figure shows as PNG: it has no SVG, its SVG only
+    /// embeds a bitmap, or its SVG is larger than [`SVG_LIMIT`] and its PNG
+    /// is smaller. Otherwise it shows as SVG (sharp at any zoom).
+    pub fn shows_as_png(&self) -> bool {
+        self.svg.is_empty()
+            || self.svg.contains("data:image/png")
+            || (self.svg.len() > SVG_LIMIT && self.png.len() < self.svg.len())
+    }
+
+    /// Inline display: SVG or PNG, as [`Figure::shows_as_png`] decides.
     pub fn evcxr_display(&self) {
-        if !self.svg.is_empty() && self.svg.len() < SVG_LIMIT && !self.svg.contains("data:image/png") {
-            emit("image/svg+xml", &self.svg);
-        } else {
+        if self.shows_as_png() {
             emit("image/png", &png_base64(&self.png));
+        } else {
+            emit("image/svg+xml", &self.svg);
         }
     }
 }
@@ -90,11 +100,10 @@ impl Figure {
     /// The figure as an HTML `<img>` (SVG or PNG data URI, as
     /// [`Figure::evcxr_display`] chooses), for [`html`] and [`figures`].
     pub fn to_html(&self) -> String {
-        let (mime, data) = if !self.svg.is_empty() && self.svg.len() < SVG_LIMIT && !self.svg.contains("data:image/png")
-        {
-            ("image/svg+xml", png_base64(self.svg.as_bytes()))
-        } else {
+        let (mime, data) = if self.shows_as_png() {
             ("image/png", png_base64(&self.png))
+        } else {
+            ("image/svg+xml", png_base64(self.svg.as_bytes()))
         };
         format!("<img alt=\"{}\" src=\"data:{mime};base64,{data}\" style=\"max-width:100%\">", esc(&self.name))
     }

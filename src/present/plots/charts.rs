@@ -21,20 +21,33 @@ impl Plot for LinesPlot {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> std::result::Result<(), String> {
         let (x0, x1) = finite_range(self.x.iter().copied(), false);
         let (y0, y1) = finite_range(self.series.iter().flat_map(|s| s.1.iter().copied()), true);
-        let mut chart = xy_chart(area, &self.title, x0..x1, y0..y1)?;
-        draw_axes(&mut chart, &self.x_desc, &self.y_desc, true)?;
-        for (name, ys, colour) in &self.series {
+        let legend: Vec<(String, Mark)> = self.series.iter().map(|(n, _, c)| (n.clone(), Mark::Line(*c))).collect();
+        let rest = titled_with_legend(area, &self.title, &legend)?;
+        let mut chart = xy_chart_plain(&rest, x0..x1, y0..y1)?;
+        if all_integers(&self.x) {
+            // whole-number x (tap indices): integer ticks, about ten of them
+            let whole = (x0.ceil() as i64..=x1.floor() as i64).count().clamp(1, 12);
+            chart
+                .configure_mesh()
+                .x_labels(whole)
+                .x_label_formatter(&integer_tick)
+                .x_desc(self.x_desc.as_str())
+                .y_desc(self.y_desc.as_str())
+                .label_style(("sans-serif", 12))
+                .axis_desc_style(("sans-serif", 13))
+                .draw()
+                .map_err(e2s)?;
+        } else {
+            draw_axes(&mut chart, &self.x_desc, &self.y_desc, true)?;
+        }
+        for (_, ys, colour) in &self.series {
             let c = *colour;
             let pts: Vec<(f64, f64)> =
                 self.x.iter().zip(ys).filter(|(x, y)| x.is_finite() && y.is_finite()).map(|(x, y)| (*x, *y)).collect();
-            chart
-                .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
-                .map_err(e2s)?
-                .label(name.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+            chart.draw_series(LineSeries::new(pts.clone(), c.stroke_width(2))).map_err(e2s)?;
             chart.draw_series(pts.into_iter().map(|p| Circle::new(p, 3, c.filled()))).map_err(e2s)?;
         }
-        draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)
+        Ok(())
     }
 }
 
@@ -185,7 +198,10 @@ impl Plot for ScatterPlot {
             (x0, y0) = (x0.min(y0), x0.min(y0));
             (x1, y1) = (x1.max(y1), x1.max(y1));
         }
-        let mut chart = xy_chart(area, &self.title, x0..x1, y0..y1)?;
+        let legend: Vec<(String, Mark)> =
+            self.groups.iter().enumerate().map(|(i, g)| (g.0.clone(), Mark::Dot(series_colour(i)))).collect();
+        let rest = titled_with_legend(area, &self.title, &legend)?;
+        let mut chart = xy_chart_plain(&rest, x0..x1, y0..y1)?;
         draw_axes(&mut chart, &self.x_desc, &self.y_desc, true)?;
         if self.diagonal {
             chart
@@ -195,7 +211,7 @@ impl Plot for ScatterPlot {
                 )))
                 .map_err(e2s)?;
         }
-        for (i, (name, pts)) in self.groups.iter().enumerate() {
+        for (i, (_, pts)) in self.groups.iter().enumerate() {
             let c = series_colour(i);
             chart
                 .draw_series(
@@ -203,14 +219,9 @@ impl Plot for ScatterPlot {
                         .filter(|p| p.0.is_finite() && p.1.is_finite())
                         .map(|p| Circle::new(*p, 2, c.mix(0.6).filled())),
                 )
-                .map_err(e2s)?
-                .label(name.clone())
-                .legend(move |(x, y)| Circle::new((x + 6, y), 4, c.filled()));
+                .map_err(e2s)?;
         }
-        if self.groups.is_empty() {
-            return Ok(());
-        }
-        draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)
+        Ok(())
     }
 }
 

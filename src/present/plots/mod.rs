@@ -23,6 +23,7 @@ use std::sync::Once;
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::components::{Kind, Lattice};
 use crate::error::{Error, Result};
@@ -116,9 +117,14 @@ pub fn render(name: &str, plot: &impl Plot, size: (u32, u32)) -> Result<Figure> 
     Ok(Figure { name: name.to_string(), svg, png: encode_png(&img)?, size })
 }
 
+/// PNG bytes, compressed hard (figures are stored in notebooks and reports:
+/// about a third of the default encoder's size).
 fn encode_png(img: &image::RgbImage) -> Result<Vec<u8>> {
+    use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+    use image::ImageEncoder;
     let mut png = Vec::new();
-    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+    PngEncoder::new_with_quality(&mut png, CompressionType::Best, FilterType::Adaptive)
+        .write_image(img.as_raw(), img.width(), img.height(), image::ExtendedColorType::Rgb8)
         .map_err(|e| Error::Data(format!("png encoding: {e}")))?;
     Ok(png)
 }
@@ -172,19 +178,96 @@ where
         .map_err(e2s)
 }
 
-/// The legend of the labelled series, boxed, at `position`.
-fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
-    chart: &mut ChartContext<'a, DB, CT>,
-    position: SeriesLabelPosition,
-) -> std::result::Result<(), String> {
-    chart
-        .configure_series_labels()
-        .position(position)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 12))
-        .draw()
+/// How a legend entry is drawn.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Mark {
+    /// A line (a series of a line chart).
+    Line(RGBColor),
+    /// A filled dot (markers, scatter groups).
+    Dot(RGBColor),
+}
+
+/// Title `area`, draw the legend `entries` in a strip under the title, left
+/// to right (wrapping to more rows when they do not fit), and return the
+/// area below it for the chart: the legend never covers the data.
+fn titled_with_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    entries: &[(String, Mark)],
+) -> std::result::Result<DrawingArea<DB, Shift>, String> {
+    let area = area.titled(title, ("sans-serif", 18)).map_err(e2s)?;
+    if entries.is_empty() {
+        return Ok(area);
+    }
+    let font = TextStyle::from(("sans-serif", 12).into_font());
+    let width = area.dim_in_pixel().0 as i32;
+    let (left, row_h, mark_w, gap) = (70, 18, 22, 22);
+    // place the entries: (x, row) of each
+    let mut places = Vec::with_capacity(entries.len());
+    let (mut x, mut row) = (left, 0);
+    for (label, _) in entries {
+        let w =
+            mark_w + 6 + area.estimate_text_size(label, &font).map(|s| s.0 as i32).unwrap_or(7 * label.len() as i32);
+        if x > left && x + w > width - 12 {
+            x = left;
+            row += 1;
+        }
+        places.push((x, row));
+        x += w + gap;
+    }
+    let (strip, rest) = area.split_vertically((row + 1) * row_h + 6);
+    let style = font.color(&BLACK).pos(Pos::new(HPos::Left, VPos::Center));
+    for ((label, mark), (x, row)) in entries.iter().zip(places) {
+        let y = row * row_h + row_h / 2 + 2;
+        match *mark {
+            Mark::Line(c) => strip.draw(&PathElement::new(vec![(x, y), (x + mark_w, y)], c.stroke_width(2))),
+            Mark::Dot(c) => strip.draw(&Circle::new((x + mark_w / 2, y), 4, c.filled())),
+        }
+        .map_err(e2s)?;
+        strip.draw(&Text::new(label.clone(), (x + mark_w + 6, y), style.clone())).map_err(e2s)?;
+    }
+    Ok(rest)
+}
+
+/// An x–y chart with freqtag's margin and axis-label areas, no caption
+/// (for an area from [`titled_with_legend`]).
+fn xy_chart_plain<'a, DB: DrawingBackend, X: AsRangedCoord, Y: AsRangedCoord>(
+    area: &'a DrawingArea<DB, Shift>,
+    x: X,
+    y: Y,
+) -> std::result::Result<XyChart<'a, DB, X, Y>, String> {
+    ChartBuilder::on(area)
+        .margin(12)
+        .margin_top(4)
+        .x_label_area_size(40)
+        .y_label_area_size(64)
+        .build_cartesian_2d(x, y)
         .map_err(e2s)
+}
+
+/// A tick label without a useless `.0`: `10` rather than `10.0`, `7.5` as is.
+fn tidy_tick(v: &f64) -> String {
+    if (v - v.round()).abs() < 1e-9 {
+        format!("{}", v.round() as i64)
+    } else {
+        format!("{}", (v * 1e6).round() / 1e6)
+    }
+}
+
+/// True when every finite value is a whole number (tap indices, counts):
+/// such an axis prints integers, never `10.0`.
+fn all_integers(values: &[f64]) -> bool {
+    values.iter().filter(|v| v.is_finite()).all(|v| v.fract() == 0.0)
+}
+
+/// A tick label for an axis of whole numbers: the integer, or nothing at a
+/// tick between two integers.
+fn integer_tick(v: &f64) -> String {
+    if (v - v.round()).abs() < 1e-9 {
+        format!("{}", v.round() as i64)
+    } else {
+        String::new()
+    }
 }
 
 const PALETTE: [RGBColor; 8] = [
@@ -249,6 +332,40 @@ mod tests {
         assert_eq!(&fig.png[1..4], b"PNG");
         let decoded = image::load_from_memory(&fig.png).unwrap();
         assert_eq!((decoded.width(), decoded.height()), (900, 420));
+    }
+
+    #[test]
+    fn heat_maps_label_a_readable_subset_title_their_axes_and_leave_silent_cells_empty() {
+        assert_eq!((label_step(14.0, 13.0), label_step(6.0, 13.0), label_step(0.9, 13.0)), (1, 5, 20));
+        let plot = |rows: usize, values: Vec<Vec<f64>>| HeatmapPlot {
+            rows: (0..rows).map(|r| format!("unit {r}")).collect(),
+            cols: vec!["f1 (6 Hz)".into(), "2f1+f2 (19.5 Hz)".into()],
+            values,
+            title: "t".into(),
+            x_desc: "lattice component".into(),
+            y_desc: "units".into(),
+            colour_desc: "relative amplitude".into(),
+        };
+        // 1280 rows on 1400 pixels: one row in 20 labelled, not 1280 labels in a black bar
+        let many = render("h", &plot(1280, vec![vec![0.5, 0.25]; 1280]), (1000, 1400)).unwrap();
+        let labels = many.svg.matches("\nunit ").count();
+        assert!((50..=70).contains(&labels), "{labels} row labels");
+        for title in ["lattice component", "units; one in 20 labelled", "relative amplitude"] {
+            assert!(many.svg.contains(title), "{title} missing");
+        }
+        // a NaN cell (a silent unit) is not drawn: one rectangle fewer than with a value
+        let rects = |v: f64| {
+            render("h", &plot(2, vec![vec![0.5, v], vec![0.1, 0.9]]), (600, 400)).unwrap().svg.matches("<rect").count()
+        };
+        assert_eq!(rects(0.3), rects(f64::NAN) + 1);
+    }
+
+    #[test]
+    fn integer_axes_print_integers() {
+        let x: Vec<f64> = (0..82).map(|i| i as f64).collect();
+        let f = lines("t", "tap", "share", &x, &[("a", x.iter().map(|v| v / 82.0).collect())]).unwrap();
+        assert!(f.svg.contains("\n10\n") && !f.svg.contains("10.0"), "tap indices print as integers");
+        assert_eq!((tidy_tick(&10.0), tidy_tick(&7.5), integer_tick(&2.5)), ("10".into(), "7.5".into(), String::new()));
     }
 
     #[test]

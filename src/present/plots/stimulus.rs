@@ -16,28 +16,33 @@ impl Plot for AlphaPlot<'_> {
             .tags
             .iter()
             .fold((f64::MAX, f64::MIN), |(lo, hi), t| (lo.min(t.mean - t.depth), hi.max(t.mean + t.depth)));
-        let mut chart = ChartBuilder::on(area)
-            .caption(
-                format!("modulation α(t) per part ({} frames at {} frames/s)", d.frames, d.fs_hz),
-                ("sans-serif", 16),
-            )
+        let legend: Vec<(String, Mark)> = d
+            .tags
+            .iter()
+            .zip(self.stimulus.parts())
+            .enumerate()
+            .map(|(k, (tag, part))| (format!("{} at {} Hz", part.name, tag.frequency_hz), Mark::Line(series_colour(k))))
+            .collect();
+        let area = titled_with_legend(
+            area,
+            &format!("modulation α(t) per part ({} frames at {} frames/s)", d.frames, d.fs_hz),
+            &legend,
+        )?;
+        let mut chart = ChartBuilder::on(&area)
             .margin(10)
+            .margin_top(4)
             .x_label_area_size(36)
             .y_label_area_size(50)
             .build_cartesian_2d(0f64..secs, (lo - 0.05)..(hi + 0.05))
             .map_err(e2s)?;
         chart.configure_mesh().x_desc("time (s)").y_desc("α").label_style(("sans-serif", 12)).draw().map_err(e2s)?;
-        for (k, (tag, part)) in d.tags.iter().zip(self.stimulus.parts()).enumerate() {
+        for (k, tag) in d.tags.iter().enumerate() {
             let c = series_colour(k);
             let pts: Vec<(f64, f64)> =
                 (0..d.frames).map(|i| (i as f64 / d.fs_hz, tag.alpha(i as f64 / d.fs_hz))).collect();
-            chart
-                .draw_series(LineSeries::new(pts, c.stroke_width(2)))
-                .map_err(e2s)?
-                .label(format!("{} at {} Hz", part.name, tag.frequency_hz))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+            chart.draw_series(LineSeries::new(pts, c.stroke_width(2))).map_err(e2s)?;
         }
-        draw_legend(&mut chart, SeriesLabelPosition::LowerRight)
+        Ok(())
     }
 }
 
