@@ -84,10 +84,11 @@ for nb in "${notebooks[@]}"; do
   echo "== $name"
   start=$(date +%s)
   # Execute with the notebook's folder as working directory (no cell may take
-  # longer than an hour). Errors are kept in the notebook so that the report
+  # longer than an hour; a kernel may take 10 minutes to start on a busy machine). Errors are kept in the notebook so that the report
   # shows where it broke; the check below fails the run on any of them.
   if "$bindir/jupyter" nbconvert --to notebook --execute --allow-errors \
-      --ExecutePreprocessor.timeout=3600 --ExecutePreprocessor.kernel_name=rust \
+      --ExecutePreprocessor.timeout=3600 --ExecutePreprocessor.startup_timeout=600 \
+      --ExecutePreprocessor.kernel_name=rust \
       --output-dir "$work" --output "$name" "$nb" >"$work/$name.log" 2>&1; then
     "$bindir/jupyter" nbconvert --to html --output-dir "$out" --output "$name" "$work/$name.ipynb" >>"$work/$name.log" 2>&1
     if "$bindir/python" - "$work/$name.ipynb" "$start" <<'EOF'
