@@ -347,7 +347,7 @@ pub fn inspect(path: &Path, all: bool, tokens: Option<&str>) -> Result<()> {
         };
         let role = t.role.map(|r| r.label()).unwrap_or_default();
         println!(
-            "{:>5}  {:<12} {:<18} {:<30} {:<28} {}",
+            "{:>5}  {:<14} {:<18} {:<32} {:<26} {}",
             t.depth,
             t.op,
             format!("{:?}", t.shape),
