@@ -8,26 +8,16 @@
 //! spatial mean is taken in the graph by onnxruntime, in Rust for tract).
 #![cfg(feature = "ort")]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
+use common::{assert_same_spectra, onnxruntime_here};
 use freqtag::probe::Backend;
 use freqtag::{Design, Experiment, Image, Model, Results};
 
 fn data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("data")
-}
-
-/// Whether onnxruntime can be loaded here; fails when CI requires it.
-fn onnxruntime_here() -> bool {
-    let found = freqtag::model::engine::onnxruntime_library().is_some_and(|p| p.is_file());
-    if !found {
-        assert!(
-            std::env::var_os("FREQTAG_REQUIRE_ORT").is_none_or(|v| v == "0"),
-            "FREQTAG_REQUIRE_ORT is set but the onnxruntime library was not found (scripts/install-onnxruntime.sh)"
-        );
-        eprintln!("onnxruntime not found: engine comparison skipped (scripts/install-onnxruntime.sh installs it)");
-    }
-    found
 }
 
 fn run(model: &Path, backend: Backend, taps: &str, per_position: Option<&str>, image: &Image) -> Results {
@@ -37,23 +27,6 @@ fn run(model: &Path, backend: Backend, taps: &str, per_position: Option<&str>, i
         exp = exp.per_position(p).unwrap();
     }
     exp.run(std::slice::from_ref(image), &|_| {}).unwrap()
-}
-
-/// Every tap's amplitudes and (where the amplitude is not tiny) phases agree.
-fn assert_same_spectra(a: &Results, b: &Results, rel: f32) {
-    let (ta, tb) = (&a.images[0].taps, &b.images[0].taps);
-    assert_eq!(ta.len(), tb.len());
-    let mut worst_rel = 0f32;
-    for (x, y) in ta.iter().zip(tb) {
-        assert_eq!(x.tap.info.name, y.tap.info.name);
-        let (sx, sy) = (&x.spectrum, &y.spectrum);
-        assert_eq!((sx.units, sx.frames), (sy.units, sy.frames), "{}", x.tap.info.name);
-        let scale = sx.amplitude.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
-        let worst = sx.amplitude.iter().zip(&sy.amplitude).map(|(p, q)| (p - q).abs()).fold(0f32, f32::max);
-        assert!(worst <= rel * scale, "{}: amplitudes differ by {worst} (largest amplitude {scale})", x.tap.info.name);
-        worst_rel = worst_rel.max(worst / scale);
-    }
-    eprintln!("largest amplitude difference: {worst_rel:.2e} of the tap's largest amplitude");
 }
 
 #[test]

@@ -11,6 +11,8 @@
 
 use std::path::{Path, PathBuf};
 
+mod common;
+
 use freqtag::{Design, Experiment, Image, Model, Role, TapLayout};
 
 fn vit() -> Option<PathBuf> {
@@ -83,9 +85,7 @@ fn without_the_token_layout_the_blocks_are_refused() {
 fn tract_agrees_with_onnxruntime_on_a_real_image() {
     use freqtag::probe::Backend;
     let Some(path) = vit() else { return };
-    if !freqtag::model::engine::onnxruntime_library().is_some_and(|p| p.is_file()) {
-        assert!(std::env::var_os("FREQTAG_REQUIRE_ORT").is_none_or(|v| v == "0"), "onnxruntime required");
-        eprintln!("onnxruntime not found: comparison skipped");
+    if !common::onnxruntime_here() {
         return;
     }
     let image = chelsea();
@@ -111,16 +111,7 @@ fn tract_agrees_with_onnxruntime_on_a_real_image() {
     };
     let (rt, ro) = (run(tract), run(ort));
     assert!(rt.images[0].top_classes.is_empty(), "not a classifier: no top-1");
-    let mut worst_rel = 0f32;
-    for (x, y) in rt.images[0].taps.iter().zip(&ro.images[0].taps) {
-        assert_eq!(x.tap.info.name, y.tap.info.name);
-        assert_eq!(x.spectrum.units, y.spectrum.units);
-        let scale = x.spectrum.amplitude.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
-        let worst =
-            x.spectrum.amplitude.iter().zip(&y.spectrum.amplitude).map(|(p, q)| (p - q).abs()).fold(0f32, f32::max);
-        assert!(worst <= 2e-3 * scale, "{}: amplitudes differ by {worst} of {scale}", x.tap.info.name);
-        worst_rel = worst_rel.max(worst / scale);
-    }
+    let worst_rel = common::assert_same_spectra(&rt, &ro, 2e-3);
     let units: Vec<usize> = rt.images[0].taps.iter().map(|t| t.spectrum.units).collect();
     assert_eq!(units, [384, 384, 6 * 257, 384, 1536, 384], "channels, attention head × key");
     eprintln!("ViT: saliency maps within {worst:.1e}; spectra within {worst_rel:.1e} of each tap's largest amplitude");

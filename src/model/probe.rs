@@ -265,14 +265,7 @@ fn reduce_tokens(frame: &[f32], prefix: usize, c: usize, reduction: Reduction, v
     let patches = &rows[prefix..];
     match reduction {
         Reduction::SpatialMean | Reduction::MeanOfSquares => {
-            let square = reduction == Reduction::MeanOfSquares;
-            let mut sums = vec![0f64; c];
-            for row in patches {
-                for (s, &x) in sums.iter_mut().zip(row.iter()) {
-                    *s += if square { (x as f64) * (x as f64) } else { x as f64 };
-                }
-            }
-            v.extend(sums.iter().map(|s| (s / patches.len() as f64) as f32));
+            column_means(patches, c, reduction == Reduction::MeanOfSquares, v)
         }
         Reduction::PerPosition => (0..c).for_each(|ch| v.extend(patches.iter().map(|row| row[ch]))),
         Reduction::SpecialTokens => (0..c).for_each(|ch| v.extend(rows[..prefix].iter().map(|row| row[ch]))),
@@ -287,19 +280,24 @@ fn reduce_attention(frame: &[f32], prefix: usize, t: usize, reduction: Reduction
         let rows: Vec<&[f32]> = head.chunks(t).collect();
         match reduction {
             Reduction::SpatialMean | Reduction::MeanOfSquares => {
-                let square = reduction == Reduction::MeanOfSquares;
-                let mut sums = vec![0f64; t];
-                for row in &rows[prefix..] {
-                    for (s, &x) in sums.iter_mut().zip(row.iter()) {
-                        *s += if square { (x as f64) * (x as f64) } else { x as f64 };
-                    }
-                }
-                v.extend(sums.iter().map(|s| (s / (t - prefix) as f64) as f32));
+                column_means(&rows[prefix..], t, reduction == Reduction::MeanOfSquares, v)
             }
             Reduction::PerPosition => v.extend_from_slice(head),
             Reduction::SpecialTokens => rows[..prefix].iter().for_each(|row| v.extend_from_slice(row)),
         }
     }
+}
+
+/// Per column of `rows` (each `width` long), the mean of the values (or of
+/// their squares) over the rows, accumulated in f64, appended to `v`.
+fn column_means(rows: &[&[f32]], width: usize, square: bool, v: &mut Vec<f32>) {
+    let mut sums = vec![0f64; width];
+    for row in rows {
+        for (s, &x) in sums.iter_mut().zip(row.iter()) {
+            *s += if square { (x as f64) * (x as f64) } else { x as f64 };
+        }
+    }
+    v.extend(sums.iter().map(|s| (s / rows.len() as f64) as f32));
 }
 
 /// Sum of `x` in f64 precision, fast: 8 independent f32 lanes over blocks
