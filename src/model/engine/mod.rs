@@ -19,6 +19,7 @@ use tract_onnx::pb::ModelProto;
 use super::taps::Tap;
 use crate::error::{Error, Result};
 
+mod depthwise;
 #[cfg(feature = "ort")]
 pub(crate) mod ort;
 pub(crate) mod tract;
@@ -72,7 +73,10 @@ impl Backend {
     /// `onnxruntime (/…/libonnxruntime.so.1.32.0)`.
     pub fn describe(self) -> String {
         match self {
-            Backend::Tract => "tract 0.23 (pure Rust)".to_string(),
+            Backend::Tract => match depthwise::row_kernel() {
+                Some(k) => format!("tract 0.23 (pure Rust; depthwise rows: {k})"),
+                None => "tract 0.23 (pure Rust)".to_string(),
+            },
             Backend::Ort => match onnxruntime_library() {
                 Some(p) => format!("onnxruntime ({})", p.display()),
                 None => "onnxruntime (library not found)".to_string(),

@@ -31,6 +31,9 @@ pub(crate) struct TractNet {
 impl TractNet {
     pub(crate) fn new(spec: &NetSpec<'_>) -> Result<TractNet> {
         let err = |e: TractError| Error::model_from(spec.path, "cannot compile", e);
+        // links the AVX2 depthwise row kernel tract picks up from its registry
+        // (engine/depthwise.rs) into every binary that compiles a network
+        let _ = super::depthwise::row_kernel();
         let mut m = tract_onnx::onnx().model_for_proto_model(spec.proto).map_err(err)?;
         if !spec.extra_inputs.is_empty() {
             // the image input first, then the extra inputs in the order given
