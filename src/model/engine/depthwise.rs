@@ -1,87 +1,254 @@
-//! A vectorised row kernel for tract's depthwise convolution on x86-64.
+//! freqtag's own depthwise convolution for tract, on x86-64 with AVX2.
 //!
-//! tract (0.23) evaluates a depthwise convolution — the 3×3 and 5×5 per-channel
-//! convolutions of every MobileNet / EfficientNet block — zone by zone, and
-//! along each output row it calls the `DepthwiseW` routine of tract-linalg's
-//! kernel registry when the machine has one (`tract_linalg::routines`). tract
-//! ships that routine for WebAssembly only; on x86-64 it walks a scalar loop
-//! per output point, which was two thirds of a Lite0 frame (bench/README.md,
-//! "Where freqtag's time goes"). This module registers an AVX2 routine in the
-//! same registry, so tract's own operator, zones and padding logic stay as they
-//! are and only the inner row loop changes.
+//! A depthwise convolution — the 3×3 and 5×5 per-channel convolution of every
+//! MobileNet / EfficientNet block — was two thirds of a Lite0 frame in tract
+//! 0.23 (bench/README.md, "Where freqtag's time goes"): tract walks each
+//! channel zone by zone, and for the x86-64 it runs a scalar loop per output
+//! point (it ships a vectorised row kernel for WebAssembly only), and the
+//! border zones — half the outputs of a 7×7 or 14×14 map under a 5×5 kernel —
+//! run their loop down the columns, scalar on every machine.
 //!
-//! The routine's contract (`tract_linalg::routines::DepthwiseWF32`): `len`
-//! contiguous output points, point `i` being `bias + Σ_t taps[t] ·
-//! input[offsets[t] + i·in_stride]`.
+//! [`rewrite`] replaces each such convolution of a decluttered tract model
+//! (f32, NCHW, two spatial axes, one output per input channel, constant
+//! kernel and bias) by [`DepthwiseNchw`] before tract optimises the rest.
+//! It computes one output row at a time: the row starts at the bias, and
+//! each kernel tap whose input row exists adds `w · input` over the range of
+//! output points whose input column exists — a scaled add of two rows, which
+//! runs eight points per AVX2 instruction for strides 1 and 2 and needs no
+//! zones: padding is the range, nothing is copied.
 //!
-//! **Same numbers as tract's scalar loop.** Each output lane is computed as that
-//! loop computes it: start from the bias, add each tap's product in tap order,
-//! in f32, a multiply then an add (no fused multiply-add, which would round
-//! once instead of twice). The vector lanes are independent outputs, so every
-//! output is bit-for-bit the scalar loop's (tested below for every stride and
-//! tail length, and end to end against onnxruntime in tests/ort_backend.rs).
+//! **Same numbers as tract.** Every output is its bias plus the products of
+//! its in-range taps added in kernel order (row-major), each a multiply then
+//! an add in f32 (no fused multiply-add) — the order and the roundings of
+//! tract's own loop, so outputs are bit-for-bit tract's (tested below against
+//! tract's operator on every stride, padding and kernel size Lite0 uses, and
+//! end to end against onnxruntime in tests/ort_backend.rs).
 //!
-//! Strides 1 (contiguous loads) and 2 (two loads de-interleaved) run in AVX2,
-//! the last points of a row with masked loads and stores (rows are short in
-//! late layers: 7 to 28 points); any other stride runs the scalar loop. The
-//! routine is chosen at run time: a machine without AVX2 keeps tract's loop.
+//! Elsewhere (no AVX2, another architecture, a quantised or grouped
+//! convolution) tract's own operator runs, unchanged.
 
-/// The name the routine has in tract-linalg's registry.
-pub(crate) const KERNEL_NAME: &str = "freqtag_avx2_depthwise_w_f32";
+use tract_onnx::tract_core::internal::*;
+use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat};
+use tract_onnx::tract_core::ops::nn::DataFormat;
 
-/// The depthwise row kernel tract will run on this machine, by its registry
-/// name (`None`: tract's scalar loop). Also keeps this module — and with it
-/// the registration below — linked into every binary that compiles a tract
-/// network.
-pub(crate) fn row_kernel() -> Option<&'static str> {
-    let native = tract_linalg::isa::native();
-    tract_linalg::routines::best_for(
-        tract_linalg::routines::Func::DepthwiseW,
-        tract_onnx::prelude::DatumType::F32,
-        &native,
-    )
-    .map(|r| r.name())
+/// A depthwise convolution over `[N, C, H, W]` f32 maps with constant
+/// weights `[C, kh, kw]` and biases `[C]` (see the module documentation).
+#[derive(Debug, Clone)]
+pub(crate) struct DepthwiseNchw {
+    channels: usize,
+    input_hw: [usize; 2],
+    output_hw: [usize; 2],
+    kernel_hw: [usize; 2],
+    /// `[N, C, H, W]` (else `[C, H, W]`).
+    batched: bool,
+    /// The same along both axes, 1 or 2 (dilation 1).
+    stride: usize,
+    pad_before: [usize; 2],
+    /// `[C, kh, kw]`, row-major.
+    weights: Vec<f32>,
+    /// `[C]`.
+    bias: Vec<f32>,
 }
 
-#[cfg(target_arch = "x86_64")]
-inventory::submit! {
-    tract_linalg::routines::Routine {
-        func: tract_linalg::routines::Func::DepthwiseW,
-        arch: Some(tract_linalg::isa::Arch::X86_64),
-        isa: tract_linalg::isa::IsaReq::ANY.needing(&[tract_linalg::isa::Isa::X86_64Avx2]),
-        boost: 0,
-        round_trip: false,
-        factory: tract_linalg::routines::RoutineFactory::DepthwiseWF32 {
-            name: KERNEL_NAME,
-            run: x86::depthwise_w_f32,
-        },
+/// Equal when the geometry and every weight and bias are (bit patterns: an
+/// operator is its own equal even with NaN weights).
+impl PartialEq for DepthwiseNchw {
+    fn eq(&self, other: &Self) -> bool {
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>();
+        (self.channels, self.input_hw, self.output_hw, self.kernel_hw, self.stride, self.pad_before)
+            == (other.channels, other.input_hw, other.output_hw, other.kernel_hw, other.stride, other.pad_before)
+            && bits(&self.weights) == bits(&other.weights)
+            && bits(&self.bias) == bits(&other.bias)
+    }
+}
+impl Eq for DepthwiseNchw {}
+
+/// Whether this machine runs [`DepthwiseNchw`] (else tract's own operator).
+pub(crate) fn available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
     }
 }
 
-/// The scalar definition, in the order tract's own loop adds (and the order
-/// the vector lanes keep).
-///
-/// # Safety
-/// As [`tract_linalg::routines::DepthwiseWF32`]: every `input.offset(offsets[t]
-/// + i * in_stride)` readable and `len` points writable from `output`.
-#[inline(always)]
-unsafe fn scalar_points(
-    input: *const f32,
-    output: *mut f32,
-    taps: &[f32],
-    offsets: &[isize],
-    bias: f32,
-    range: std::ops::Range<usize>,
-    in_stride: isize,
-) {
-    for i in range {
-        let mut sum = bias;
-        for (k, off) in taps.iter().zip(offsets) {
-            // SAFETY: the caller's contract covers every point below `len`
-            sum += k * unsafe { *input.offset(off + i as isize * in_stride) };
+/// Replace every depthwise convolution of `model` (decluttered) that
+/// [`DepthwiseNchw`] covers; returns how many it replaced. Does nothing where
+/// [`available`] is false.
+pub(crate) fn rewrite(model: &mut TypedModel) -> TractResult<usize> {
+    if !available() {
+        return Ok(0);
+    }
+    let mut replaced = 0;
+    for id in model.eval_order()? {
+        let node = model.node(id);
+        let Some(conv) = node.op_as::<Conv>() else { continue };
+        let Some(op) = DepthwiseNchw::for_conv(model, node, conv)? else { continue };
+        let patch = TypedModelPatch::replace_single_op(model, node, &node.inputs[..1], op)?;
+        patch.apply(model)?;
+        replaced += 1;
+    }
+    Ok(replaced)
+}
+
+impl DepthwiseNchw {
+    /// The operator for `conv` at `node`, or `None` when it is not a
+    /// depthwise convolution this operator covers.
+    fn for_conv(model: &TypedModel, node: &TypedNode, conv: &Conv) -> TractResult<Option<DepthwiseNchw>> {
+        let spec = &conv.pool_spec;
+        let c = spec.input_channels;
+        // NCHW, or CHW where tract's declutter dropped a batch axis of 1
+        let c_axis = match spec.data_format {
+            DataFormat::NCHW => 1,
+            DataFormat::CHW => 0,
+            _ => return Ok(None),
+        };
+        if conv.q_params.is_some()
+            || conv.kernel_fmt != KernelFormat::OIHW
+            || spec.kernel_shape.len() != 2
+            || conv.group != c
+            || spec.output_channels != c
+            || node.inputs.len() != 3
+        {
+            return Ok(None);
         }
-        // SAFETY: as above
-        unsafe { *output.add(i) = sum };
+        let x = model.outlet_fact(node.inputs[0])?;
+        let Some(shape) = x.shape.as_concrete() else { return Ok(None) };
+        if x.datum_type != f32::datum_type() || shape.len() != 3 + c_axis || shape[c_axis] != c {
+            return Ok(None);
+        }
+        let hw = [shape[c_axis + 1], shape[c_axis + 2]];
+        let (kernel, bias) = (model.outlet_fact(node.inputs[1])?, model.outlet_fact(node.inputs[2])?);
+        let (Some(kernel), Some(bias)) = (kernel.konst.as_ref(), bias.konst.as_ref()) else { return Ok(None) };
+        let (kh, kw) = (spec.kernel_shape[0], spec.kernel_shape[1]);
+        if kernel.datum_type() != f32::datum_type() || kernel.shape() != [c, 1, kh, kw] {
+            return Ok(None);
+        }
+        if bias.datum_type() != f32::datum_type() || !(bias.len() == c || bias.len() == 1) {
+            return Ok(None);
+        }
+        let (strides, dilations) = (spec.strides(), spec.dilations());
+        if strides[0] != strides[1] || !(1..=2).contains(&strides[0]) || dilations.iter().any(|&d| d != 1) {
+            return Ok(None);
+        }
+        let bias = bias.try_as_plain_ram()?.as_slice::<f32>()?;
+        let bias = if bias.len() == c { bias.to_vec() } else { vec![bias[0]; c] };
+        let padding = spec.computed_padding(&hw);
+        let op = DepthwiseNchw {
+            channels: c,
+            input_hw: hw,
+            batched: c_axis == 1,
+            output_hw: [padding[0].convoluted, padding[1].convoluted],
+            kernel_hw: [kh, kw],
+            stride: strides[0],
+            pad_before: [padding[0].pad_before, padding[1].pad_before],
+            weights: kernel.try_as_plain_ram()?.as_slice::<f32>()?.to_vec(),
+            bias,
+        };
+        // the output shape must be tract's own, or the graph after it would not fit
+        let ours = op.output_shape(shape[0]);
+        let theirs = model.outlet_fact(node.id.into())?.shape.as_concrete().map(|s| s.to_vec());
+        Ok((theirs.as_deref() == Some(&ours[..])).then_some(op))
+    }
+
+    /// The output shape for `n` images.
+    fn output_shape(&self, n: usize) -> Vec<usize> {
+        let [oh, ow] = self.output_hw;
+        if self.batched {
+            vec![n, self.channels, oh, ow]
+        } else {
+            vec![self.channels, oh, ow]
+        }
+    }
+
+    /// One `[H, W]` input plane of channel `c` into its `[OH, OW]` output
+    /// plane; `scratch` is reused from plane to plane.
+    ///
+    /// The input is laid out once, zero-padded, as `s²` phase planes of
+    /// `[hq, wq]` (`s` the stride; phase `(a, b)` holds padded rows `s·r + a`,
+    /// columns `s·c + b`), so that kernel tap `(ky, kx)` reads phase
+    /// `(ky mod s, kx mod s)` at offset `(ky / s, kx / s)` with stride 1 for
+    /// every output point. The output is computed `wq` points wide (the
+    /// points past `ow` are never kept), which makes every tap one scaled
+    /// add over the whole plane. A padded tap adds `w · 0`, which leaves a
+    /// sum unchanged (but for the sign of an exact zero).
+    fn plane(&self, c: usize, input: &[f32], output: &mut [f32], scratch: &mut Scratch) {
+        let ([h, w], [oh, ow], [kh, kw], s, [pt, pl]) =
+            (self.input_hw, self.output_hw, self.kernel_hw, self.stride, self.pad_before);
+        let (wq, hq) = (ow + (kw - 1) / s, oh + (kh - 1) / s + 1);
+        let phases = &mut scratch.phases;
+        phases.resize(s * s * hq * wq, 0.0);
+        for (p, phase) in phases.chunks_exact_mut(hq * wq).enumerate() {
+            let (a, b) = (p / s, p % s);
+            // phase columns col whose input column s·col + b − pl exists
+            let first = pl.saturating_sub(b).div_ceil(s).min(wq);
+            let end = (w + pl).saturating_sub(b).div_ceil(s).clamp(first, wq);
+            for (r, q_row) in phase.chunks_exact_mut(wq).enumerate() {
+                // padded row s·r + a is input row s·r + a − pt
+                let Some(iy) = (s * r + a).checked_sub(pt).filter(|&iy| iy < h) else {
+                    q_row.fill(0.0);
+                    continue;
+                };
+                let (left, rest) = q_row.split_at_mut(first);
+                let (middle, right) = rest.split_at_mut(end - first);
+                left.fill(0.0);
+                right.fill(0.0);
+                let x = &input[iy * w + s * first + b - pl..(iy + 1) * w];
+                if s == 1 {
+                    middle.copy_from_slice(&x[..middle.len()]);
+                } else {
+                    for (q, x) in middle.iter_mut().zip(x.iter().step_by(s)) {
+                        *q = *x;
+                    }
+                }
+            }
+        }
+        // tap (ky, kx) reads phase (ky mod s, kx mod s) at (ky / s, kx / s)
+        let offsets = &mut scratch.offsets;
+        offsets.clear();
+        offsets.extend((0..kh * kw).map(|t| {
+            let (ky, kx) = (t / kw, t % kw);
+            ((ky % s) * s + kx % s) * hq * wq + (ky / s) * wq + kx / s
+        }));
+        let wide = &mut scratch.wide;
+        wide.resize(oh * wq, 0.0);
+        sum_of_taps(wide, self.bias[c], &self.weights[c * kh * kw..(c + 1) * kh * kw], offsets, phases);
+        for (o_row, w_row) in output.chunks_exact_mut(ow).zip(wide.chunks_exact(wq)) {
+            o_row.copy_from_slice(&w_row[..ow]);
+        }
+    }
+}
+
+/// Buffers one evaluation reuses from plane to plane.
+#[derive(Default)]
+struct Scratch {
+    phases: Vec<f32>,
+    offsets: Vec<usize>,
+    wide: Vec<f32>,
+}
+
+/// `out[i] = bias + Σ_t taps[t] · src[offsets[t] + i]`, the taps added in
+/// order, each a multiply then an add.
+fn sum_of_taps(out: &mut [f32], bias: f32, taps: &[f32], offsets: &[usize], src: &[f32]) {
+    assert!(
+        taps.len() == offsets.len() && offsets.iter().all(|&o| o + out.len() <= src.len()),
+        "depthwise taps out of range"
+    );
+    #[cfg(target_arch = "x86_64")]
+    if available() {
+        // SAFETY: AVX2 checked, every tap's range inside `src` (above)
+        unsafe { x86::sum_of_taps(out, bias, taps, offsets, src) };
+        return;
+    }
+    for (i, o) in out.iter_mut().enumerate() {
+        let mut sum = bias;
+        for (k, at) in taps.iter().zip(offsets) {
+            sum += k * src[at + i];
+        }
+        *o = sum;
     }
 }
 
@@ -89,195 +256,178 @@ unsafe fn scalar_points(
 mod x86 {
     use std::arch::x86_64::*;
 
-    use super::scalar_points;
-
-    /// Outputs per step of the contiguous path: four registers, so that four
-    /// independent add chains hide the add's latency.
-    const BLOCK: usize = 32;
-
-    /// The registered routine. tract calls it only where the registry said
-    /// AVX2 is present (`IsaReq … X86_64Avx2`).
+    /// [`super::sum_of_taps`]: 32 points per step in four registers (four
+    /// independent chains of adds), then 8 per step, the last one masked.
     ///
     /// # Safety
-    /// As [`tract_linalg::routines::DepthwiseWF32`], on a machine with AVX2.
-    pub(super) unsafe fn depthwise_w_f32(
-        input: *const f32,
-        output: *mut f32,
-        taps: &[f32],
-        offsets: &[isize],
-        bias: f32,
-        len: usize,
-        in_stride: isize,
-    ) {
-        debug_assert_eq!(taps.len(), offsets.len());
-        let n = taps.len().min(offsets.len());
-        let (taps, offsets) = (&taps[..n], &offsets[..n]);
-        // SAFETY: the caller's contract, and the registry's AVX2 requirement
-        let done = unsafe {
-            match in_stride {
-                1 => stride_1(input, output, taps, offsets, bias, len),
-                2 => stride_2(input, output, taps, offsets, bias, len),
-                _ => 0,
-            }
-        };
-        // SAFETY: the caller's contract
-        unsafe { scalar_points(input, output, taps, offsets, bias, done..len, in_stride) }
-    }
-
-    /// Contiguous inputs: blocks of 32, then of 8. Returns how many points it wrote.
+    /// AVX2 present; `offsets[t] + out.len() <= src.len()` for every tap.
     #[target_feature(enable = "avx2")]
-    unsafe fn stride_1(
-        input: *const f32,
-        output: *mut f32,
-        taps: &[f32],
-        offsets: &[isize],
-        bias: f32,
-        len: usize,
-    ) -> usize {
+    pub(super) unsafe fn sum_of_taps(out: &mut [f32], bias: f32, taps: &[f32], offsets: &[usize], src: &[f32]) {
+        let (n, o, x) = (out.len(), out.as_mut_ptr(), src.as_ptr());
         let b = _mm256_set1_ps(bias);
         let mut i = 0;
-        // SAFETY (every load below): the point `i + j` (j < BLOCK, or < 8) is
-        // below `len`, so `offsets[t] + i + j` is readable by the contract
+        // SAFETY (all loads and stores): points i .. i+32 (or i+8) are below
+        // n, or masked, and every tap's reads stay inside `src`
         unsafe {
-            while i + BLOCK <= len {
+            while i + 32 <= n {
                 let (mut a0, mut a1, mut a2, mut a3) = (b, b, b, b);
-                for (k, off) in taps.iter().zip(offsets) {
-                    let k = _mm256_set1_ps(*k);
-                    let p = input.offset(*off).add(i);
+                for (k, at) in taps.iter().zip(offsets) {
+                    let (k, p) = (_mm256_set1_ps(*k), x.add(at + i));
                     a0 = _mm256_add_ps(a0, _mm256_mul_ps(k, _mm256_loadu_ps(p)));
                     a1 = _mm256_add_ps(a1, _mm256_mul_ps(k, _mm256_loadu_ps(p.add(8))));
                     a2 = _mm256_add_ps(a2, _mm256_mul_ps(k, _mm256_loadu_ps(p.add(16))));
                     a3 = _mm256_add_ps(a3, _mm256_mul_ps(k, _mm256_loadu_ps(p.add(24))));
                 }
-                let o = output.add(i);
-                _mm256_storeu_ps(o, a0);
-                _mm256_storeu_ps(o.add(8), a1);
-                _mm256_storeu_ps(o.add(16), a2);
-                _mm256_storeu_ps(o.add(24), a3);
-                i += BLOCK;
+                _mm256_storeu_ps(o.add(i), a0);
+                _mm256_storeu_ps(o.add(i + 8), a1);
+                _mm256_storeu_ps(o.add(i + 16), a2);
+                _mm256_storeu_ps(o.add(i + 24), a3);
+                i += 32;
             }
-            while i < len {
-                // the last block may be short: its missing lanes are masked
-                // out of the loads (never read) and of the store
-                let mask = lanes_below(len - i);
+            while i < n {
+                let m = _mm256_cmpgt_epi32(
+                    _mm256_set1_epi32((n - i).min(8) as i32),
+                    _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                );
                 let mut a = b;
-                for (k, off) in taps.iter().zip(offsets) {
-                    let p = input.offset(*off).add(i);
-                    a = _mm256_add_ps(a, _mm256_mul_ps(_mm256_set1_ps(*k), _mm256_maskload_ps(p, mask)));
+                for (k, at) in taps.iter().zip(offsets) {
+                    a = _mm256_add_ps(a, _mm256_mul_ps(_mm256_set1_ps(*k), _mm256_maskload_ps(x.add(at + i), m)));
                 }
-                _mm256_maskstore_ps(output.add(i), mask, a);
+                _mm256_maskstore_ps(o.add(i), m, a);
                 i += 8;
             }
         }
-        len
-    }
-
-    /// A lane mask with lanes `0 .. n.min(8)` set.
-    #[target_feature(enable = "avx2")]
-    fn lanes_below(n: usize) -> __m256i {
-        _mm256_cmpgt_epi32(_mm256_set1_epi32(n.min(8) as i32), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
-    }
-
-    /// Every second input (stride-2 convolutions): 16 consecutive values
-    /// loaded, the even ones kept. Eight points read inputs up to `2·(i+7)+1`,
-    /// one past the last one they use, so a full block runs only while the
-    /// point after it exists (its input is readable); the last block masks
-    /// its loads to the inputs its points use. Returns how many points it wrote.
-    #[target_feature(enable = "avx2")]
-    unsafe fn stride_2(
-        input: *const f32,
-        output: *mut f32,
-        taps: &[f32],
-        offsets: &[isize],
-        bias: f32,
-        len: usize,
-    ) -> usize {
-        let b = _mm256_set1_ps(bias);
-        let mut i = 0;
-        // SAFETY: `i + 8 < len`, so the input of point `i + 8`, at
-        // `offsets[t] + 2·(i+8)`, is readable, and so is everything before it
-        unsafe {
-            while i + 8 < len {
-                let mut a = b;
-                for (k, off) in taps.iter().zip(offsets) {
-                    let p = input.offset(*off).add(2 * i);
-                    let lo = _mm256_loadu_ps(p);
-                    let hi = _mm256_loadu_ps(p.add(8));
-                    // [lo0 lo2 hi0 hi2 | lo4 lo6 hi4 hi6] -> [lo0 lo2 lo4 lo6 hi0 hi2 hi4 hi6]
-                    let even = _mm256_shuffle_ps::<0b10_00_10_00>(lo, hi);
-                    let x = _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(even)));
-                    a = _mm256_add_ps(a, _mm256_mul_ps(_mm256_set1_ps(*k), x));
-                }
-                _mm256_storeu_ps(output.add(i), a);
-                i += 8;
-            }
-            if i < len {
-                // points i .. len (1 to 8 of them) use inputs 2·(j-i) ≤ 2·(len-i-1)
-                let used = 2 * (len - i) - 1;
-                let (m_lo, m_hi) = (lanes_below(used), lanes_below(used.saturating_sub(8)));
-                let mut a = b;
-                for (k, off) in taps.iter().zip(offsets) {
-                    let p = input.offset(*off).add(2 * i);
-                    let lo = _mm256_maskload_ps(p, m_lo);
-                    let hi = _mm256_maskload_ps(p.add(8), m_hi);
-                    let even = _mm256_shuffle_ps::<0b10_00_10_00>(lo, hi);
-                    let x = _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(even)));
-                    a = _mm256_add_ps(a, _mm256_mul_ps(_mm256_set1_ps(*k), x));
-                }
-                _mm256_maskstore_ps(output.add(i), lanes_below(len - i), a);
-            }
-        }
-        len
     }
 }
 
-#[cfg(all(test, target_arch = "x86_64"))]
-mod tests {
-    use super::*;
-
-    /// The kernel against the scalar definition, bit for bit, for strides 1–3,
-    /// 1, 4, 9 and 25 taps and every length up to 80 (all block/tail splits).
-    #[test]
-    fn avx2_rows_equal_the_scalar_loop_bit_for_bit() {
-        if !std::is_x86_feature_detected!("avx2") {
-            eprintln!("skipped: this machine has no AVX2");
-            return;
-        }
-        // deterministic values with varied exponents
-        let input: Vec<f32> =
-            (0..4000).map(|i| ((i * 7919 % 1009) as f32 - 504.0) / 97.0 * 1.3f32.powi(i % 11 - 5)).collect();
-        for &taps_n in &[1usize, 4, 9, 25] {
-            let taps: Vec<f32> = (0..taps_n).map(|t| 0.37 - 0.11 * t as f32 + 1e-3 * (t * t) as f32).collect();
-            // offsets like a 5-wide kernel on rows of 200: row and column steps
-            let offsets: Vec<isize> = (0..taps_n as isize).map(|t| (t / 5) * 200 + t % 5).collect();
-            for in_stride in 1..=3isize {
-                for len in 0..=80usize {
-                    let mut want = vec![f32::NAN; len + 1];
-                    let mut got = vec![f32::NAN; len + 1];
-                    let base = input[100..].as_ptr();
-                    unsafe {
-                        scalar_points(base, want.as_mut_ptr(), &taps, &offsets, 0.25, 0..len, in_stride);
-                        x86::depthwise_w_f32(base, got.as_mut_ptr(), &taps, &offsets, 0.25, len, in_stride);
-                    }
-                    for i in 0..len {
-                        assert_eq!(
-                            got[i].to_bits(),
-                            want[i].to_bits(),
-                            "taps {taps_n}, stride {in_stride}, len {len}, point {i}"
-                        );
-                    }
-                    assert!(got[len].is_nan(), "wrote past len {len} (stride {in_stride})");
-                }
-            }
-        }
+impl Op for DepthwiseNchw {
+    fn name(&self) -> StaticName {
+        "FreqtagDepthwiseNchw".into()
     }
 
-    /// tract picks this kernel on a machine with AVX2 (the registration is
-    /// linked and outranks nothing tract ships for x86-64).
+    fn info(&self) -> TractResult<Vec<String>> {
+        Ok(vec![format!(
+            "{} channels, kernel {:?}, stride {}, padding before {:?}",
+            self.channels, self.kernel_hw, self.stride, self.pad_before
+        )])
+    }
+
+    op_as_typed_op!();
+}
+
+impl EvalOp for DepthwiseNchw {
+    op_out_of_plan!();
+
+    fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let input = args_1!(inputs);
+        let shape = input.shape().to_vec();
+        let n = if self.batched { shape[0] } else { 1 };
+        ensure!(
+            shape[shape.len().saturating_sub(3)..] == [self.channels, self.input_hw[0], self.input_hw[1]]
+                && shape.len() == 3 + self.batched as usize,
+            "FreqtagDepthwiseNchw: input {:?}, compiled for {:?} per image",
+            shape,
+            [self.channels, self.input_hw[0], self.input_hw[1]]
+        );
+        let input = input.try_as_plain_ram()?.as_slice::<f32>()?;
+        // SAFETY: f32 has no invalid bit patterns, and every element is
+        // written below (each output plane row by row)
+        let mut output = unsafe { Tensor::uninitialized::<f32>(&self.output_shape(n))? };
+        let (plane_in, plane_out) = (self.input_hw[0] * self.input_hw[1], self.output_hw[0] * self.output_hw[1]);
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+        }
+        SCRATCH.with_borrow_mut(|scratch| -> TractResult<()> {
+            let mut view = output.try_as_plain_ram_mut()?;
+            let out = view.as_slice_mut::<f32>()?;
+            for (p, (i, o)) in input.chunks_exact(plane_in).zip(out.chunks_exact_mut(plane_out)).enumerate() {
+                self.plane(p % self.channels, i, o, scratch);
+            }
+            Ok(())
+        })?;
+        Ok(tvec!(output.into_tvalue()))
+    }
+}
+
+impl TypedOp for DepthwiseNchw {
+    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        let [oh, ow] = self.output_hw;
+        let mut shape: TVec<TDim> = tvec![self.channels.to_dim(), oh.to_dim(), ow.to_dim()];
+        if self.batched {
+            shape.insert(0, inputs[0].shape[0].clone());
+        }
+        Ok(tvec!(f32::fact(shape)))
+    }
+
+    as_op!();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tract_onnx::tract_core::ops::cnn::{PaddingSpec, PoolSpec};
+
+    /// One depthwise convolution, tract's operator against ours, on the
+    /// geometries of Lite0 (3×3 and 5×5, strides 1 and 2, symmetric and
+    /// TF-style asymmetric padding) and a few odd ones; equal as numbers
+    /// (tract skips padded taps where we add `w · 0`, which can only flip the
+    /// sign of an exact zero).
     #[test]
-    fn tract_runs_this_kernel_where_avx2_is_present() {
-        let want = std::is_x86_feature_detected!("avx2").then_some(KERNEL_NAME);
-        assert_eq!(row_kernel(), want);
-        assert_eq!(tract_linalg::routines::depthwise_w_f32().is_some(), want.is_some());
+    fn equals_tracts_depthwise_convolution() -> TractResult<()> {
+        if !available() {
+            eprintln!("skipped: no AVX2 on this machine, tract's own operator runs");
+            return Ok(());
+        }
+        // (batch, channels, h, w, kernel, stride, pads before, pads after)
+        let cases = [
+            (1, 3, 7, 7, 5, 1, [2, 2], [2, 2]),
+            (1, 4, 14, 11, 3, 2, [0, 0], [1, 1]),
+            (1, 2, 20, 20, 3, 1, [1, 1], [1, 1]),
+            (2, 3, 13, 9, 5, 2, [2, 2], [2, 2]),
+            (1, 5, 28, 28, 5, 2, [1, 1], [2, 2]),
+            (1, 1, 1, 1, 3, 1, [1, 1], [1, 1]),
+            (1, 2, 9, 40, 3, 1, [0, 0], [0, 0]),
+        ];
+        for (case, &(n, c, h, w, k, s, before, after)) in cases.iter().enumerate() {
+            let value = |i: usize, scale: f32| ((i * 7919 + case * 31) % 1013) as f32 / 1013.0 * scale - scale / 2.0;
+            let mut model = TypedModel::default();
+            let x = model.add_source("x", f32::fact([n, c, h, w]))?;
+            let kernel = Tensor::from_shape(&[c, 1, k, k], &(0..c * k * k).map(|i| value(i, 2.0)).collect::<Vec<_>>())?;
+            let bias = Tensor::from_shape(&[c], &(0..c).map(|i| value(i + 99, 1.0)).collect::<Vec<_>>())?;
+            let kernel = model.add_const("kernel", kernel)?;
+            let bias = model.add_const("bias", bias)?;
+            let conv = Conv {
+                pool_spec: PoolSpec {
+                    data_format: DataFormat::NCHW,
+                    kernel_shape: tvec![k, k],
+                    padding: PaddingSpec::Explicit(tvec![before[0], before[1]], tvec![after[0], after[1]]),
+                    dilations: None,
+                    strides: Some(tvec![s, s]),
+                    input_channels: c,
+                    output_channels: c,
+                },
+                kernel_fmt: KernelFormat::OIHW,
+                group: c,
+                q_params: None,
+            };
+            let y = model.wire_node("conv", conv, &[x, kernel, bias])?;
+            model.select_output_outlets(&y)?;
+            let input =
+                Tensor::from_shape(&[n, c, h, w], &(0..n * c * h * w).map(|i| value(i, 4.0)).collect::<Vec<_>>())?;
+
+            let tract = model.clone().into_optimized()?.into_runnable()?.run(tvec![input.clone().into_tvalue()])?;
+            let mut ours = model.into_decluttered()?;
+            assert_eq!(rewrite(&mut ours)?, 1, "case {case}: the convolution was not replaced");
+            let ours = ours.into_optimized()?;
+            assert!(ours.nodes.iter().any(|n| n.op_is::<DepthwiseNchw>()), "case {case}: ours was optimised away");
+            let ours = ours.into_runnable()?.run(tvec![input.into_tvalue()])?;
+
+            let (a, b) = (tract[0].to_plain_array_view::<f32>()?, ours[0].to_plain_array_view::<f32>()?);
+            assert_eq!(a.shape(), b.shape(), "case {case}");
+            for (i, (p, q)) in a.iter().zip(b.iter()).enumerate() {
+                assert!(p == q, "case {case}: output {i} is {q}, tract's {p}");
+            }
+        }
+        Ok(())
     }
 }

@@ -73,10 +73,10 @@ impl Backend {
     /// `onnxruntime (/…/libonnxruntime.so.1.32.0)`.
     pub fn describe(self) -> String {
         match self {
-            Backend::Tract => match depthwise::row_kernel() {
-                Some(k) => format!("tract 0.23 (pure Rust; depthwise rows: {k})"),
-                None => "tract 0.23 (pure Rust)".to_string(),
-            },
+            Backend::Tract if depthwise::available() => {
+                "tract 0.23 (pure Rust; depthwise convolutions: freqtag's AVX2 operator)".to_string()
+            }
+            Backend::Tract => "tract 0.23 (pure Rust)".to_string(),
             Backend::Ort => match onnxruntime_library() {
                 Some(p) => format!("onnxruntime ({})", p.display()),
                 None => "onnxruntime (library not found)".to_string(),

@@ -31,9 +31,6 @@ pub(crate) struct TractNet {
 impl TractNet {
     pub(crate) fn new(spec: &NetSpec<'_>) -> Result<TractNet> {
         let err = |e: TractError| Error::model_from(spec.path, "cannot compile", e);
-        // links the AVX2 depthwise row kernel tract picks up from its registry
-        // (engine/depthwise.rs) into every binary that compiles a network
-        let _ = super::depthwise::row_kernel();
         let mut m = tract_onnx::onnx().model_for_proto_model(spec.proto).map_err(err)?;
         if !spec.extra_inputs.is_empty() {
             // the image input first, then the extra inputs in the order given
@@ -70,7 +67,10 @@ impl TractNet {
             }
             m.select_output_outlets(&outlets).map_err(err)?;
         }
-        let plan = m.into_optimized().map_err(err)?.into_runnable().map_err(err)?;
+        // declutter, put freqtag's depthwise convolution in (engine/depthwise.rs), optimise
+        let mut typed = m.into_typed().and_then(|t| t.into_decluttered()).map_err(err)?;
+        super::depthwise::rewrite(&mut typed).map_err(err)?;
+        let plan = typed.into_optimized().map_err(err)?.into_runnable().map_err(err)?;
         Ok(TractNet { plan, model_name: spec.model_name.to_string() })
     }
 
