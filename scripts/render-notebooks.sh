@@ -3,11 +3,20 @@
 # self-contained HTML page (figures and tables embedded) for colleagues who do
 # not run Rust. Fails (exit 1) when any cell of any notebook fails.
 #
-#   scripts/render-notebooks.sh [--out DIR] [NOTEBOOK.ipynb ...]
+#   scripts/render-notebooks.sh [--out DIR] [--store] [--keep-ipynb DIR] [NOTEBOOK.ipynb ...]
 #
-# Default: every notebooks/*.ipynb into reports/. Run scripts/setup-notebooks.sh
+# Default: every notebooks/*.ipynb into reports/ (of the repository; paths given
+# are relative to the current folder). Run scripts/setup-notebooks.sh
 # first. Each notebook also prints its run time and when its first figure
 # appeared.
+#   --store           also write each executed notebook back in place of its
+#                     source (notebooks/ is committed with its outputs), when
+#                     every cell of it succeeded: volatile metadata dropped,
+#                     execution counts 1, 2, ..., images as the library made them
+#                     (scripts/store-notebook.py); prints each size and the total.
+#                     `scripts/render-notebooks.sh --store` regenerates them all.
+#   --keep-ipynb DIR  keep the executed notebooks, as executed, in DIR (CI
+#                     compares them with the stored ones: scripts/check-notebooks.py)
 #
 # The kernel compiles freqtag and its dependencies (tract, Polars) itself, as
 # shared libraries: that build cannot reuse `cargo build`'s artifacts (evcxr
@@ -17,19 +26,31 @@
 #                 folder, reused by every notebook of this run and by later runs;
 #                 seeded with this repository's Cargo.lock so the kernel builds
 #                 the same dependency versions as `cargo build`.
-# A cold build of the dependencies takes about 20 minutes on 2 cores, a warm
-# one only recompiles freqtag itself.
+# A cold build of the dependencies takes about a quarter of an hour on 2 cores
+# (README, "Time to the first plot"), a warm one only recompiles freqtag itself.
 set -euo pipefail
+caller=$(pwd)
 cd "$(dirname "$0")/.."
 root=$(pwd)
+# paths on the command line are the caller's, relative to where it was run from
+from_caller() { if [[ $1 == /* ]]; then echo "$1"; else echo "$caller/$1"; fi; }
 
 out="$root/reports"
+store=0
+keep=""
 notebooks=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --out) out="$2"; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
-    *) notebooks+=("$1"); shift ;;
+    --out|--keep-ipynb)
+      [[ $# -ge 2 && -n "$2" ]] || { echo "render-notebooks: $1 needs a folder" >&2; exit 2; }
+      if [[ $1 == --out ]]; then out=$(from_caller "$2"); else keep=$(from_caller "$2"); fi
+      shift 2 ;;
+    --store) store=1; shift ;;
+    -h|--help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;;
+    -*) echo "render-notebooks: unknown option '$1' (see --help)" >&2; exit 2 ;;
+    *) nb=$(from_caller "$1")
+       [[ -f "$nb" ]] || { echo "render-notebooks: no notebook '$1'" >&2; exit 2; }
+       notebooks+=("$nb"); shift ;;
   esac
 done
 [[ ${#notebooks[@]} -gt 0 ]] || notebooks=(notebooks/*.ipynb)
@@ -59,6 +80,7 @@ export EVCXR_TMPDIR="${EVCXR_TMPDIR:-$HOME/.cache/freqtag/evcxr}"
 sysroot_lib="$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/lib"
 export LD_LIBRARY_PATH="$sysroot_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 mkdir -p "$EVCXR_TMPDIR" "$out"
+[[ -z "$keep" ]] || mkdir -p "$keep"
 cp Cargo.lock "$EVCXR_TMPDIR/Cargo.lock"
 # FREQTAG_KERNEL_TARGET_DIR: a cargo target folder built with the kernel's
 # settings (as .ci/run builds it); the kernel builds into it and so reuses its
@@ -78,6 +100,7 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 failed=()
+stored_bytes=0
 total_start=$(date +%s)
 for nb in "${notebooks[@]}"; do
   name=$(basename "$nb" .ipynb)
@@ -90,6 +113,7 @@ for nb in "${notebooks[@]}"; do
       --ExecutePreprocessor.timeout=3600 --ExecutePreprocessor.startup_timeout=600 \
       --ExecutePreprocessor.kernel_name=rust \
       --output-dir "$work" --output "$name" "$nb" >"$work/$name.log" 2>&1; then
+    [[ -z "$keep" ]] || cp "$work/$name.ipynb" "$keep/$name.ipynb"
     "$bindir/jupyter" nbconvert --to html --output-dir "$out" --output "$name" "$work/$name.ipynb" >>"$work/$name.log" 2>&1
     if "$bindir/python" - "$work/$name.ipynb" "$start" <<'EOF'
 import datetime, json, re, sys
@@ -126,9 +150,17 @@ print(f"; slowest cell: #{slowest[1]} {slowest[0]:.0f} s")
 EOF
     then
       echo "   ok in $(( $(date +%s) - start )) s -> $out/$name.html"
-      continue
+      if [[ $store == 0 ]]; then
+        continue
+      fi
+      if size=$("$bindir/python" scripts/store-notebook.py "$work/$name.ipynb" "$nb" | tail -1); then
+        stored_bytes=$(( stored_bytes + size ))
+        echo "   stored ${nb#"$root"/} ($(( (size + 512) / 1024 )) KiB)"
+        continue
+      fi
     fi
   else
+    [[ -z "$keep" || ! -f "$work/$name.ipynb" ]] || cp "$work/$name.ipynb" "$keep/$name.ipynb"
     grep -v '^\[NbConvertApp\]' "$work/$name.log" | tail -20 >&2
   fi
   echo "   FAILED after $(( $(date +%s) - start )) s (report, if any: $out/$name.html)" >&2
@@ -136,6 +168,9 @@ EOF
 done
 echo "== notebooks executed in $(( $(date +%s) - total_start )) s"
 echo "notebooks: $(( ${#notebooks[@]} - ${#failed[@]} )) passed, ${#failed[@]} failed"
+if [[ $store == 1 ]]; then
+  echo "stored: $(( ${#notebooks[@]} - ${#failed[@]} )) notebook(s), $(( (stored_bytes + 512) / 1024 )) KiB in all"
+fi
 if [[ ${#failed[@]} -gt 0 ]]; then
   echo "failed: ${failed[*]}" >&2
   exit 1
