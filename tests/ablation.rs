@@ -184,7 +184,7 @@ fn bad_units_give_clear_errors() {
     let taps = model.select_taps("conv,relu").unwrap();
     let e = ablation::check_distinct_units(&model, &taps).unwrap_err().to_string();
     assert!(e.contains("'relu' and 'conv' are the same units"), "{e}");
-    let plan = CurvePlan { network: vec![0.5, 0.3], per_tap: vec![], layer: vec![] };
+    let plan = CurvePlan { network: vec![0.5, 0.3], ..CurvePlan::default() };
     assert!(plan.validate(1).unwrap_err().to_string().contains("must increase"));
 }
 
@@ -248,7 +248,7 @@ fn the_evaluation_matches_a_hand_computed_case() {
     // a ranking with known importances: top order 1, 2, 3, 0
     let imp = vec![vec![0.1, 0.4, 0.3, 0.2]];
     let r = Ranking::new(Criterion::Activation, None, &taps, imp.clone(), imp, 0).unwrap();
-    let plan = CurvePlan { network: vec![0.5, 0.75], per_tap: vec![], layer: vec![] };
+    let plan = CurvePlan { network: vec![0.5, 0.75], ..CurvePlan::default() };
     let points = ablation::deletion_curves(&ev, &[r], &plan, &|| {}).unwrap();
     assert_eq!(points.len(), 6, "two directions × (unablated + 2 sparsities)");
     assert_eq!(points.iter().map(|p| p.removed).collect::<Vec<_>>(), vec![0, 2, 3, 0, 2, 3]);
@@ -386,10 +386,11 @@ fn a_small_mnist_study_ranks_measures_and_writes_everything() {
         criteria: Criterion::ALL.to_vec(),
         seeds: vec![0, 1],
         tie_seed: 0,
-        plan: CurvePlan { network: vec![0.5], per_tap: vec![2], layer: vec![0.5] },
+        plan: CurvePlan { network: vec![0.5], per_tap: vec![2], layer: vec![0.5], tap_sparsities: vec![] },
         batch: 1,
         bootstrap: ablation::Bootstrap { resamples: 200, level: 0.95, seed: 0 },
         probe_network: false,
+        probe_layers: false,
     };
     let evaluations = std::sync::atomic::AtomicUsize::new(0);
     let progress = |s: Stage, n: usize| {
@@ -402,14 +403,16 @@ fn a_small_mnist_study_ranks_measures_and_writes_everything() {
         parts.push(match p {
             ablation::Part::Rankings(r, _) => format!("rankings {}", r.len()),
             ablation::Part::Probe(..) => "probe".to_string(),
+            ablation::Part::Plan(_, n) => format!("plan {n}"),
             ablation::Part::Scope { scope, done, of, .. } => format!("{scope} {done}/{of}"),
         });
         Ok(())
     })
     .unwrap();
-    assert_eq!(evaluations.into_inner(), cfg.plan.evaluations(&cfg.criteria, 2));
-    let tap2 = format!("{} 2/2", taps[2].name);
-    assert_eq!(parts, vec!["rankings 9", "network 1/2", tap2.as_str()], "finished parts, in order");
+    let n = cfg.plan.evaluations(&cfg.criteria, 2);
+    assert_eq!(evaluations.into_inner(), n);
+    let (tap2, plan) = (format!("{} 2/2", taps[2].name), format!("plan {n}"));
+    assert_eq!(parts, vec!["rankings 9", plan.as_str(), "network 1/2", tap2.as_str()], "finished parts, in order");
     // every area has a bootstrap interval around it (the area is the mean of the images' areas)
     for r in &study.summary {
         let (a, i) = (r.accuracy, r.accuracy.ci);
@@ -428,6 +431,29 @@ fn a_small_mnist_study_ranks_measures_and_writes_everything() {
     labels[100..220].iter().for_each(|&l| counts[l as usize] += 1);
     assert_eq!(study.floor.accuracy, *counts.iter().max().unwrap() as f64 / 120.0);
     assert!(study.markdown().contains("95 % percentile bootstrap interval over the 120 evaluation images"));
+    // every point has its interval, on the same resamples: it holds the point; the unablated point
+    // agrees with itself on every digit, so its agreement interval is the single value 1
+    assert_eq!(study.point_summary.len(), (7 * 2 + 1) * 2 * 2, "seeds averaged: 15 curves × 2 points × 2 scopes");
+    for p in &study.point_summary {
+        let (y, i) = (p.damage.accuracy, p.ci.accuracy);
+        assert!(i.lo <= y + 1e-12 && y <= i.hi + 1e-12 && i.hi - i.lo < 0.5, "{p:?}");
+        if p.sparsity == 0.0 {
+            assert_eq!((p.ci.agreement.lo, p.ci.agreement.hi), (1.0, 1.0));
+        }
+    }
+    // random: seeds averaged per digit, so the interval is of the mean of the two seeds' points
+    let r = study.point_summary.iter().find(|p| p.criterion == Criterion::Random && p.sparsity == 0.5).unwrap();
+    let seeds: Vec<f64> = study
+        .points
+        .iter()
+        .filter(|p| p.scope == r.scope && p.criterion == Criterion::Random && p.sparsity == 0.5)
+        .map(|p| p.damage.accuracy)
+        .collect();
+    assert_eq!((r.curves, seeds.len()), (2, 2));
+    assert!((r.damage.accuracy - (seeds[0] + seeds[1]) / 2.0).abs() < 1e-12);
+    // the given sparsities are said to be given
+    let why: Vec<String> = study.sparsities().into_iter().map(|s| s.why).collect();
+    assert!(why[0].starts_with("given (--sparsities") && why[1].starts_with("given, the same for every"), "{why:?}");
     assert_eq!(study.rankings.len(), 7 + 2, "seven criteria, random with two seeds");
     let curves = 7 * 2 + 2;
     assert_eq!(study.points.len(), curves * (2 + 2), "unablated + one sparsity, two scopes");
@@ -441,8 +467,16 @@ fn a_small_mnist_study_ranks_measures_and_writes_everything() {
     }
     let rankings = freqtag::export::read_parquet(&dir.path().join("rankings.parquet")).unwrap();
     assert_eq!(rankings.height(), 9 * 480);
+    let points = freqtag::export::read_parquet(&dir.path().join("points.parquet")).unwrap();
+    assert_eq!(points.height(), study.point_summary.len());
+    assert!(points.column("accuracy_lo").is_ok() && points.column("kl_hi").is_ok());
     let figs = freqtag::present::ablation::figures(&study).unwrap();
     assert_eq!(figs.len(), 2 * 2, "accuracy and KL for two scopes");
+    assert!(
+        figs.iter().all(|(_, c)| c.contains("error bars: each point's 95 % percentile bootstrap interval")),
+        "{}",
+        figs[0].1
+    );
     let report = freqtag::report::write_ablation_report(&study, &figs, dir.path()).unwrap();
     let html = std::fs::read_to_string(report).unwrap();
     assert!(html.contains("data:image/png;base64,") && html.contains("tagged_total"));
@@ -533,4 +567,184 @@ fn the_ablate_command_exports_and_complains() {
     let acts = per_position(&again, &node, &img);
     assert!(acts[3 * 784..4 * 784].iter().chain(&acts[7 * 784..8 * 784]).all(|&v| v == 0.0));
     assert!(acts[..784].iter().any(|&v| v != 0.0));
+}
+
+// ---------------------------------------------------------------------------
+// Per-layer sparsities where the curves separate, on a model whose damage is
+// known in closed form (common::onnx_models::gated_layers_model)
+
+/// Units per layer, the threshold before relu2 and class 1's logit.
+const GATE_N: usize = 20;
+const GATE_C: f64 = 0.3;
+const GATE_T: f64 = 0.1;
+/// Constant images: five below the gate (class 1 unablated, and after any
+/// removal) and five above it (class 0 until enough units go).
+const GATE_VALUES: [f64; 10] = [0.1, 0.2, 0.3, 0.35, 0.38, 0.46, 0.52, 0.575, 0.61, 0.66];
+
+fn gate(dir: &Path) -> Model {
+    let bytes = common::onnx_models::gated_layers_model(GATE_N, GATE_N, GATE_C as f32, GATE_T as f32, 2, 2);
+    let path = write_model(dir, "gate.onnx", &bytes);
+    let input = InputSpec { name: "input".into(), layout: "NCHW".into(), channels: 1, height: 2, width: 2 };
+    let identity =
+        Preprocess { resize_short_side: None, center_crop: None, value_scale: 1.0, mean: vec![0.0], std: vec![1.0] };
+    Model::load_with(&path, input, identity).unwrap()
+}
+
+fn gate_images() -> Vec<Image> {
+    GATE_VALUES.iter().map(|&m| Image::new(format!("m{m}"), 1, 2, 2, vec![m as f32; 4]).unwrap()).collect()
+}
+
+/// Top-1 agreement after silencing `k` of the `GATE_N` units of layer
+/// `layer` (0: relu1, 1: relu2) — any `k` of them, they are identical — by
+/// the closed form; also the smallest distance of a logit from the decision
+/// (the test's own check that float rounding cannot flip a class).
+fn gate_agreement(layer: usize, k: usize) -> (f64, f64) {
+    let f = k as f64 / GATE_N as f64;
+    let (mut agree, mut margin) = (0usize, f64::INFINITY);
+    for &m in &GATE_VALUES {
+        let base = (m - GATE_C).max(0.0);
+        let after = if layer == 0 { (m * (1.0 - f) - GATE_C).max(0.0) } else { (1.0 - f) * base };
+        agree += usize::from((base > GATE_T) == (after > GATE_T));
+        margin = margin.min((after - GATE_T).abs()).min((base - GATE_T).abs());
+    }
+    (agree as f64 / GATE_VALUES.len() as f64, margin)
+}
+
+#[test]
+fn per_layer_sparsities_are_probed_where_the_analytic_curve_separates() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = gate(dir.path());
+    let taps = model.select_taps("relu1,relu2").unwrap();
+    let ev = Evaluator::new(&model, &taps, EvalSet::new(&model, "constant images", &gate_images(), None).unwrap(), 1)
+        .unwrap();
+    // half the images are class 0, half class 1: the floor is 0.5, the probe's threshold 0.5 + 0.1 · (1 − 0.5)
+    assert_eq!((ev.base().agreement, ev.floor().agreement), (1.0, 0.5));
+    let threshold = 0.55;
+    let random = ablation::random_ranking(&taps, 0).unwrap();
+    let mut chosen = Vec::new();
+    for layer in 0..2 {
+        let probe = ablation::probe_layer_sparsities(&ev, &random, layer, &|| {}).unwrap();
+        assert_eq!((probe.scope.as_str(), probe.units), (taps[layer].name.as_str(), GATE_N));
+        // every probed point is the closed form's, at k = round(s · 20) (≥ 1) units
+        for &(s, y) in &probe.points {
+            let k = ((s * GATE_N as f64).round() as usize).max(1);
+            let (want, margin) = gate_agreement(layer, k);
+            assert!(margin > 1e-3, "layer {layer}, k {k}: a logit within {margin} of the decision");
+            assert_eq!(y, want, "layer {layer}, sparsity {s} ({k} units)");
+        }
+        // the probe stops at the first sparsity where the closed form is at most the threshold …
+        let (&(s_hi, y_hi), before) = probe.points.split_last().unwrap();
+        assert!(y_hi <= threshold && before.iter().all(|p| p.1 > threshold), "{:?}", probe.points);
+        // … which is where the closed form collapses: 0.5 for relu1 (m (1 − f) < 0.4 for every
+        // class-0 image once f > 0.37), 0.9 for relu2 ((1 − f)(m − 0.3) < 0.1 once f > 0.72)
+        assert_eq!(s_hi, [0.5, 0.9][layer]);
+        // five log-spaced sparsities from max(s_hi / 20, 1 / 20 units) = 0.05 to s_hi, 4 significant digits
+        let want: &[f64] =
+            if layer == 0 { &[0.05, 0.08891, 0.1581, 0.2812, 0.5] } else { &[0.05, 0.103, 0.2121, 0.4369, 0.9] };
+        assert_eq!(probe.chosen, want, "{}", probe.rule);
+        // the curve separates there: the first chosen sparsity is above the threshold, only the last at the floor
+        let at: Vec<f64> =
+            probe.chosen.iter().map(|s| gate_agreement(layer, (s * GATE_N as f64).round() as usize).0).collect();
+        assert!(at[0] > threshold && at[..4].iter().all(|&y| y > 0.5) && at[4] == 0.5, "layer {layer}: {at:?}");
+        chosen.push(probe.chosen);
+    }
+    // the fixed list of before, 25 / 50 / 75 %, has two of its three relu1 points at the floor
+    let fixed: Vec<f64> = [5, 10, 15].iter().map(|&k| gate_agreement(0, k).0).collect();
+    assert_eq!(fixed, vec![0.8, 0.5, 0.5]);
+
+    // the study: probed per tap, the curves follow the closed form at the chosen sparsities
+    let cfg = StudyConfig {
+        taps: taps.clone(),
+        design: Design::paper(),
+        criteria: vec![Criterion::L1, Criterion::Random],
+        seeds: vec![0],
+        tie_seed: 0,
+        plan: CurvePlan { network: vec![0.1], per_tap: vec![0, 1], ..CurvePlan::default() },
+        batch: 1,
+        bootstrap: ablation::Bootstrap { resamples: 200, level: 0.95, seed: 0 },
+        probe_network: false,
+        probe_layers: true,
+    };
+    let eval = || EvalSet::new(&model, "constant images", &gate_images(), None).unwrap();
+    let mut probes = Vec::new();
+    let study = ablation::run_study_with(&model, &cfg, &[], eval(), &|_, _| {}, &mut |p| {
+        if let ablation::Part::Probe(p, _) = p {
+            probes.push(p.scope.clone());
+        }
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(probes, vec!["relu1", "relu2"]);
+    assert_eq!(study.plan.tap_sparsities, chosen);
+    assert_eq!(study.layer_probes.len(), 2);
+    for (layer, tap) in ["relu1", "relu2"].into_iter().enumerate() {
+        for p in study.points.iter().filter(|p| p.scope == tap && p.sparsity > 0.0) {
+            assert_eq!(
+                p.damage.agreement,
+                gate_agreement(layer, p.removed).0,
+                "{tap} {:?} {}",
+                p.direction,
+                p.sparsity
+            );
+        }
+    }
+    let s = study.sparsities();
+    assert_eq!(s.iter().map(|s| s.probed).collect::<Vec<_>>(), vec![false, true, true]);
+    assert!(
+        s[1].why.starts_with("probed within the tap: random removal reaches 0.550")
+            && s[1].why.contains("at sparsity 0.5"),
+        "{}",
+        s[1].why
+    );
+    let md = study.markdown();
+    assert!(md.contains("  - relu1 (20 units): [0.05, 0.08891, 0.1581, 0.2812, 0.5] — probed within the tap"), "{md}");
+    let json = study.to_json();
+    assert_eq!(json["sparsities"][2]["sparsities"][4], 0.9);
+    assert_eq!(json["layer_sparsity_probes"][1]["scope"], "relu2");
+    // the floor holds per layer: with the probed sparsities relu1's curves reach it only at their last
+    // point (0.5); with 50 / 75 % given, they sit at it from their first sparsity on, and say so
+    let relu1 = |st: &ablation::Study| st.summary.iter().filter(|r| r.scope == "relu1").cloned().collect::<Vec<_>>();
+    for r in relu1(&study) {
+        assert_eq!((r.floor_from, r.at_floor), (Some(0.5), false), "{:?} {:?}", r.criterion, r.direction);
+    }
+    let given = StudyConfig {
+        plan: CurvePlan { network: vec![], per_tap: vec![0], layer: vec![0.5, 0.75], tap_sparsities: vec![] },
+        probe_layers: false,
+        ..cfg.clone()
+    };
+    let floored = ablation::run_study(&model, &given, &[], eval(), &|_, _| {}).unwrap();
+    assert!(relu1(&floored).iter().all(|r| r.at_floor && r.floor_from == Some(0.5)));
+    assert!(floored.verdict[0].contains("3 of 3 curves sit at the floor"), "{}", floored.verdict[0]);
+    assert!(floored.markdown().contains("| relu1 | 20 | l1 | top |") && floored.markdown().contains("at floor"));
+    // per-tap probing needs a random seed
+    let e = ablation::run_study(
+        &model,
+        &StudyConfig { seeds: vec![], criteria: vec![Criterion::L1], ..cfg.clone() },
+        &[],
+        eval(),
+        &|_, _| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("probing the sparsities needs a random seed"), "{e}");
+}
+
+#[test]
+fn prune_names_the_option_of_a_bad_sparsity() {
+    let exe = env!("CARGO_BIN_EXE_freqtag");
+    let dir = tempfile::tempdir().unwrap();
+    let model = data().join("models/mnist_cnn.onnx");
+    for (flag, value, want) in [
+        ("--layer-sparsities", "0.25,half", "--layer-sparsities: 'half' is not a number"),
+        ("--layer-sparsities", "0.5,0.25", "--layer-sparsities: 0.5,0.25 must increase"),
+        ("--layer-sparsities", "0,0.5", "--layer-sparsities: 0 is not a share of units in (0, 1]"),
+        ("--sparsities", "0.1,1.5", "--sparsities: 1.5 is not a share of units in (0, 1]"),
+    ] {
+        let out = std::process::Command::new(exe)
+            .args(["prune", "--model", model.to_str().unwrap(), "--out", dir.path().to_str().unwrap(), flag, value])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(want) && !err.contains("panicked"), "{flag} {value}: {err}");
+    }
 }

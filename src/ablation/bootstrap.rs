@@ -70,9 +70,9 @@ impl Bootstrap {
             state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
             mix(state)
         };
-        let weights = (0..self.resamples)
+        let (counts, drawn) = (0..self.resamples)
             .map(|_| {
-                let mut count = vec![0usize; groups.len()];
+                let mut count = vec![0u32; groups.len()];
                 let mut drawn = 0usize;
                 for _ in 0..ids.len() {
                     let g = (next() % ids.len() as u64) as usize;
@@ -81,10 +81,10 @@ impl Bootstrap {
                     }
                     drawn += members[g].len();
                 }
-                count.into_iter().map(|c| c as f64 / drawn.max(1) as f64).collect()
+                (count, drawn.max(1))
             })
-            .collect();
-        Resamples { weights, level: self.level, images: groups.len() }
+            .unzip();
+        Resamples { counts, drawn, level: self.level, images: groups.len() }
     }
 }
 
@@ -96,11 +96,14 @@ fn mix(x: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// The B resamples of one evaluation set, as weights per image (each
-/// resample's weights sum to 1: an image drawn twice counts twice).
+/// The B resamples of one evaluation set, as counts per image (an image
+/// drawn twice counts twice) and the images drawn in all. A resample's mean
+/// is Σ count · value / drawn: sums of whole counts, so the mean of a
+/// constant is that constant exactly.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Resamples {
-    weights: Vec<Vec<f64>>,
+    counts: Vec<Vec<u32>>,
+    drawn: Vec<usize>,
     level: f64,
     images: usize,
 }
@@ -108,15 +111,15 @@ pub struct Resamples {
 impl Resamples {
     /// No resamples: every interval is NaN.
     pub fn none() -> Resamples {
-        Resamples { weights: vec![], level: f64::NAN, images: 0 }
+        Resamples { counts: vec![], drawn: vec![], level: f64::NAN, images: 0 }
     }
     /// Resamples B.
     pub fn len(&self) -> usize {
-        self.weights.len()
+        self.counts.len()
     }
     /// No resamples (intervals off).
     pub fn is_empty(&self) -> bool {
-        self.weights.is_empty()
+        self.counts.is_empty()
     }
     /// The interval's coverage.
     pub fn level(&self) -> f64 {
@@ -127,11 +130,15 @@ impl Resamples {
     /// bounds when there are no resamples, the length is wrong or a value
     /// is not finite.
     pub fn interval(&self, values: &[f64]) -> Interval {
-        if self.weights.is_empty() || values.len() != self.images || values.iter().any(|v| !v.is_finite()) {
+        if self.counts.is_empty() || values.len() != self.images || values.iter().any(|v| !v.is_finite()) {
             return Interval::NAN;
         }
-        let mut means: Vec<f64> =
-            self.weights.iter().map(|w| w.iter().zip(values).map(|(w, v)| w * v).sum::<f64>()).collect();
+        let mut means: Vec<f64> = self
+            .counts
+            .iter()
+            .zip(&self.drawn)
+            .map(|(c, &d)| c.iter().zip(values).map(|(&c, v)| f64::from(c) * v).sum::<f64>() / d as f64)
+            .collect();
         means.sort_by(f64::total_cmp);
         let tail = (1.0 - self.level) / 2.0;
         Interval { lo: quantile(&means, tail), hi: quantile(&means, 1.0 - tail) }
@@ -212,8 +219,8 @@ mod tests {
         let half = Bootstrap { resamples: 20_000, level: 0.5, seed: 7 }.draw(&[0, 1, 2]).interval(&[0.0, 0.0, 1.0]);
         assert_eq!(half.lo, 0.0);
         assert!((half.hi - 2.0 / 3.0).abs() < 1e-12, "{half:?}");
-        // the share of resamples with mean 1 is close to 1/27
-        let ones = r.weights.iter().filter(|w| (w[2] - 1.0).abs() < 1e-12).count() as f64 / r.len() as f64;
+        // the share of resamples with mean 1 (image 2 drawn three times) is close to 1/27
+        let ones = r.counts.iter().filter(|c| c[2] == 3).count() as f64 / r.len() as f64;
         assert!((ones - 1.0 / 27.0).abs() < 0.006, "{ones}");
     }
 
@@ -221,14 +228,16 @@ mod tests {
     fn groups_are_resampled_whole_and_constant_values_give_a_point() {
         // two photos with two variants each: a resample holds 0, 2 or 4 images of photo 0
         let r = Bootstrap { resamples: 500, level: 0.95, seed: 1 }.draw(&[3, 3, 9, 9]);
-        for w in &r.weights {
-            assert_eq!(w[0], w[1]);
-            assert_eq!(w[2], w[3]);
-            assert!((w.iter().sum::<f64>() - 1.0).abs() < 1e-12);
-            assert!([0.0, 0.25, 0.5].contains(&w[0]), "{w:?}");
+        for (c, &d) in r.counts.iter().zip(&r.drawn) {
+            assert_eq!(c[0], c[1]);
+            assert_eq!(c[2], c[3]);
+            assert_eq!((c.iter().sum::<u32>() as usize, d), (4, 4));
+            assert!([0, 1, 2].contains(&c[0]), "{c:?}");
         }
         let i = r.interval(&[0.4; 4]);
         assert!((i.lo - 0.4).abs() < 1e-12 && (i.hi - 0.4).abs() < 1e-12);
+        // a constant 1 (every image agrees) is exactly 1 in every resample
+        assert_eq!(r.interval(&[1.0; 4]), Interval { lo: 1.0, hi: 1.0 });
         // the same seed draws the same resamples; NaN values give no interval
         assert_eq!(r, Bootstrap { resamples: 500, level: 0.95, seed: 1 }.draw(&[3, 3, 9, 9]));
         assert!(r.interval(&[0.0, f64::NAN, 0.0, 0.0]).lo.is_nan());

@@ -9,9 +9,11 @@
 //! interval over the evaluation images ([`areas_with`], see
 //! [`super::bootstrap`]) and where the curve reaches its floor; [`summarise`]
 //! over seeds ([`Stat`]: mean, sd, min, max, interval); and the [`verdict`]
-//! in plain words, generated from the numbers. [`sparsity_rule`] and
-//! [`probe_sparsities`] choose network-wide sparsities where the rankings
-//! can separate.
+//! in plain words, generated from the numbers. [`summarise_points`] gives
+//! every point (seeds averaged) its bootstrap interval over the evaluation
+//! images — the error bars of the figures. [`sparsity_rule`],
+//! [`probe_sparsities`] (network-wide) and [`probe_layer_sparsities`] (within
+//! one tap) choose the sparsities where the rankings can separate.
 
 use serde::Serialize;
 
@@ -45,34 +47,68 @@ impl Direction {
 }
 
 /// Where the curves are measured.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+///
+/// Per-layer sparsities are either one list for every tap (`layer`, given)
+/// or one list per tap (`tap_sparsities`, e.g. chosen per tap by
+/// [`probe_layer_sparsities`]); the latter wins when it is not empty.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct CurvePlan {
     /// Sparsities (fractions of the units removed) network-wide; empty: none.
     pub network: Vec<f64>,
     /// Taps (indices into the ranked taps) with per-layer curves.
     pub per_tap: Vec<usize>,
-    /// Sparsities within a tap.
+    /// Sparsities within a tap, the same for every tap of `per_tap` (used
+    /// when `tap_sparsities` is empty).
     pub layer: Vec<f64>,
+    /// Per entry of `per_tap`, its own sparsities within the tap; empty:
+    /// `layer` for every tap.
+    pub tap_sparsities: Vec<Vec<f64>>,
+}
+
+/// Check one list of sparsities: 0 < s ≤ 1, increasing; `what` names it in
+/// the error.
+pub(crate) fn check_sparsities(what: &str, s: &[f64]) -> Result<()> {
+    if let Some(bad) = s.iter().find(|v| !(v.is_finite() && **v > 0.0 && **v <= 1.0)) {
+        return Err(Error::Config(format!("{what}: sparsity {bad} is not in (0, 1]")));
+    }
+    if s.windows(2).any(|w| w[1] <= w[0]) {
+        return Err(Error::Config(format!("{what}: sparsities {s:?} must increase")));
+    }
+    Ok(())
 }
 
 impl CurvePlan {
     /// Check sparsities (0 < s ≤ 1, ascending, unique) and tap indices.
     pub fn validate(&self, taps: usize) -> Result<()> {
-        for (what, s) in [("network", &self.network), ("per-layer", &self.layer)] {
-            if let Some(bad) = s.iter().find(|v| !(v.is_finite() && **v > 0.0 && **v <= 1.0)) {
-                return Err(Error::Config(format!("{what} sparsity {bad} is not in (0, 1]")));
-            }
-            if s.windows(2).any(|w| w[1] <= w[0]) {
-                return Err(Error::Config(format!("{what} sparsities {s:?} must increase")));
-            }
-        }
+        check_sparsities("network-wide", &self.network)?;
+        check_sparsities("per-layer", &self.layer)?;
         if let Some(bad) = self.per_tap.iter().find(|&&t| t >= taps) {
             return Err(Error::Config(format!("per-layer tap index {bad} is out of range (there are {taps} taps)")));
         }
-        if !self.per_tap.is_empty() && self.layer.is_empty() {
+        if !self.tap_sparsities.is_empty() {
+            if self.tap_sparsities.len() != self.per_tap.len() {
+                return Err(Error::Config(format!(
+                    "{} lists of per-tap sparsities for {} per-layer taps",
+                    self.tap_sparsities.len(),
+                    self.per_tap.len()
+                )));
+            }
+            for (t, s) in self.per_tap.iter().zip(&self.tap_sparsities) {
+                check_sparsities(&format!("tap index {t}"), s)?;
+            }
+        }
+        if (0..self.per_tap.len()).any(|i| self.layer_sparsities(i).is_empty()) {
             return Err(Error::Config("per-layer curves need per-layer sparsities".into()));
         }
         Ok(())
+    }
+
+    /// The sparsities of the `i`-th per-layer tap (`per_tap[i]`).
+    pub fn layer_sparsities(&self, i: usize) -> &[f64] {
+        match self.tap_sparsities.get(i) {
+            Some(s) => s,
+            None => &self.layer,
+        }
     }
 
     /// Per scope (network-wide, then the per-layer taps, named as in the
@@ -82,8 +118,10 @@ impl CurvePlan {
         if let Some(&s) = self.network.first() {
             out.push((NETWORK.to_string(), s));
         }
-        if let Some(&s) = self.layer.first() {
-            out.extend(self.per_tap.iter().filter_map(|&t| taps.get(t)).map(|t| (t.name.clone(), s)));
+        for (i, &t) in self.per_tap.iter().enumerate() {
+            if let (Some(tap), Some(&s)) = (taps.get(t), self.layer_sparsities(i).first()) {
+                out.push((tap.name.clone(), s));
+            }
         }
         out
     }
@@ -107,7 +145,8 @@ impl CurvePlan {
     /// seed, the others top and bottom) under this plan.
     pub fn evaluations(&self, criteria: &[Criterion], seeds: usize) -> usize {
         let curves: usize = criteria.iter().map(|&c| if c == Criterion::Random { seeds } else { 2 }).sum();
-        curves * (self.network.len() + self.per_tap.len() * self.layer.len())
+        let layer: usize = (0..self.per_tap.len()).map(|i| self.layer_sparsities(i).len()).sum();
+        curves * (self.network.len() + layer)
     }
 }
 
@@ -175,8 +214,8 @@ pub fn deletion_curves_with(
     if !plan.network.is_empty() {
         scopes.push((NETWORK.to_string(), None, &plan.network));
     }
-    for &t in &plan.per_tap {
-        scopes.push((taps[t].name.clone(), Some(t), &plan.layer));
+    for (i, &t) in plan.per_tap.iter().enumerate() {
+        scopes.push((taps[t].name.clone(), Some(t), plan.layer_sparsities(i)));
     }
     for (scope, tap, sparsities) in &scopes {
         for r in rankings {
@@ -638,13 +677,25 @@ pub fn verdict_with(summary: &[AreaSummary], resamples: &Resamples) -> Vec<Strin
     out
 }
 
-/// Sparsities tried by [`probe_sparsities`], in order (it stops at the
-/// first one that reaches the threshold).
+/// Sparsities tried by [`probe_sparsities`] and [`probe_layer_sparsities`],
+/// in order (they stop at the first one that reaches the threshold).
 pub const PROBE_GRID: [f64; 10] = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 0.9];
 
-/// Network-wide sparsities chosen from a probe of random removal.
+/// Sparsities measured network-wide when they are probed ([`sparsity_rule`]).
+pub const NETWORK_SPARSITIES: usize = 8;
+
+/// Sparsities measured within each per-layer tap when they are probed
+/// ([`sparsity_rule`]): fewer than network-wide, since every per-layer tap
+/// costs as many evaluations again.
+pub const LAYER_SPARSITIES: usize = 5;
+
+/// The sparsities of one scope chosen from a probe of random removal.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SparsityProbe {
+    /// [`NETWORK`] or the tap's name.
+    pub scope: String,
+    /// Units in the scope.
+    pub units: usize,
     /// The random ranking's seed.
     pub seed: u64,
     /// The main metric (accuracy with labels, else agreement) at each probed
@@ -660,33 +711,39 @@ pub struct SparsityProbe {
     pub rule: String,
 }
 
-/// Choose network-wide sparsities from random removal's main metric at
-/// increasing probe sparsities (`probe`: (sparsity, metric)): let s_hi be
-/// the first probed sparsity at which random removal has done 90 % of the
-/// damage it can do (metric ≤ floor + 0.1 · (base − floor)). Beyond s_hi
-/// every ranking's curve is at or near its floor and the areas cannot
-/// separate rankings, so the curve is measured at 8 log-spaced sparsities
-/// from max(s_hi / 20, 1 / units) to s_hi (4 significant digits; at least
-/// one unit removed at each). When random removal never gets there (a
-/// network that tolerates removal), 0.1, 0.2, …, 0.9. Returns (sparsities,
-/// the reason in words).
-pub fn sparsity_rule(probe: &[(f64, f64)], base: f64, floor: f64, units: usize) -> (Vec<f64>, String) {
+/// Choose `n` sparsities of a scope of `units` units from random removal's
+/// main metric at increasing probe sparsities (`probe`: (sparsity, metric)):
+/// let s_hi be the first probed sparsity at which random removal has done
+/// 90 % of the damage it can do (metric ≤ floor + 0.1 · (base − floor)).
+/// Beyond s_hi every ranking's curve is at or near its floor and the areas
+/// cannot separate rankings, so the curve is measured at `n` log-spaced
+/// sparsities from max(s_hi / 20, 1 / units) to s_hi (4 significant digits;
+/// no two remove the same number of units, so there may be fewer). When
+/// random removal never gets there (a scope that tolerates removal), the
+/// tenths 0.1, 0.2, …, 0.9, every ⌈9 / (n + 1)⌉-th: all nine for the
+/// network's n = 8, 0.1, 0.3, 0.5, 0.7, 0.9 for a tap's n = 5. The same rule
+/// serves the whole network ([`NETWORK_SPARSITIES`]) and each per-layer tap
+/// ([`LAYER_SPARSITIES`]). Returns (sparsities, the reason in words).
+pub fn sparsity_rule(probe: &[(f64, f64)], base: f64, floor: f64, units: usize, n: usize) -> (Vec<f64>, String) {
+    let n = n.max(1);
     let threshold = floor + 0.1 * (base - floor);
     let hit = probe.iter().find(|(_, y)| *y <= threshold).map(|p| p.0);
     let Some(hi) = hit else {
         let tried = probe.last().map(|p| p.0).unwrap_or(0.0);
+        let step = 9_usize.div_ceil(n + 1);
+        let linear: Vec<f64> = (1..=9).step_by(step).map(|i| i as f64 / 10.0).collect();
         return (
-            (1..=9).map(|i| i as f64 / 10.0).collect(),
+            linear,
             format!(
-                "random removal of up to {:.1} % of the units keeps the metric above {threshold:.3} (floor {floor:.3} + 10 % of the way to the unablated {base:.3}): linear 0.1 … 0.9",
-                tried * 100.0
+                "random removal of up to {:.1} % of the units keeps the metric above {threshold:.3} (floor {floor:.3} + 10 % of the way to the unablated {base:.3}): linear 0.1 … 0.9 in steps of {}",
+                tried * 100.0,
+                step as f64 / 10.0
             ),
         );
     };
     let lo = (hi / 20.0).max(1.0 / units.max(1) as f64);
-    let n = 8;
     let first = if probe.first().map(|p| p.0) == Some(hi) { " (already the first probed sparsity)" } else { "" };
-    let mut out: Vec<f64> = if lo >= hi {
+    let mut out: Vec<f64> = if lo >= hi || n == 1 {
         vec![hi]
     } else {
         (0..n).map(|i| lo * (hi / lo).powf(i as f64 / (n - 1) as f64)).map(significant4).collect()
@@ -708,21 +765,64 @@ fn significant4(x: f64) -> f64 {
     (x * scale).round() / scale
 }
 
-/// Probe random removal (the network-wide order of `random`) at
-/// [`PROBE_GRID`] until the main metric reaches the threshold of
-/// [`sparsity_rule`], and choose the network-wide sparsities by it.
+/// Probe random removal network-wide (the network-wide order of `random`)
+/// at [`PROBE_GRID`] until the main metric reaches the threshold of
+/// [`sparsity_rule`], and choose [`NETWORK_SPARSITIES`] sparsities by it.
 /// `progress()` is called after each evaluation.
 pub fn probe_sparsities(eval: &Evaluator, random: &Ranking, progress: &(dyn Fn() + Sync)) -> Result<SparsityProbe> {
+    probe_order(eval, random, NETWORK, &random.order_network(), NETWORK_SPARSITIES, progress)
+}
+
+/// Probe random removal within tap `tap` (an index into the evaluator's
+/// taps; `random`'s order within it) the same way, and choose
+/// [`LAYER_SPARSITIES`] sparsities for the tap's per-layer curves by
+/// [`sparsity_rule`]: each tap gets the range where its own curves can
+/// separate (removing a quarter of an early, narrow layer of Lite0 already
+/// takes every ranking to the floor; a quarter of the head does not).
+pub fn probe_layer_sparsities(
+    eval: &Evaluator,
+    random: &Ranking,
+    tap: usize,
+    progress: &(dyn Fn() + Sync),
+) -> Result<SparsityProbe> {
+    let Some(info) = eval.taps().get(tap) else {
+        return Err(Error::Config(format!("tap index {tap} is out of range (there are {} taps)", eval.taps().len())));
+    };
+    let order: Vec<(usize, usize)> = random.order_in_tap(tap).into_iter().map(|u| (tap, u)).collect();
+    probe_order(eval, random, &info.name, &order, LAYER_SPARSITIES, progress)
+}
+
+/// The probe of one scope: remove the first k units of `order` at each
+/// sparsity s of [`PROBE_GRID`] (k = round(s · units); a sparsity that
+/// removes no unit is probed as one unit, 1 / units; one that removes as
+/// many units as the previous one is skipped), stop at the threshold, and
+/// apply [`sparsity_rule`] with `n` points.
+fn probe_order(
+    eval: &Evaluator,
+    random: &Ranking,
+    scope: &str,
+    order: &[(usize, usize)],
+    n: usize,
+    progress: &(dyn Fn() + Sync),
+) -> Result<SparsityProbe> {
     let taps = eval.taps();
     let labelled = eval.set().labels.is_some();
     let main = |d: &Damage| if labelled { d.accuracy } else { d.agreement };
     let (base, floor) = (main(&eval.base()), main(&eval.floor()));
     let threshold = floor + 0.1 * (base - floor);
-    let order = random.order_network();
     let units = order.len();
+    if units == 0 {
+        return Err(Error::Data(format!("scope {scope} has no units to probe")));
+    }
     let mut points = Vec::new();
+    let mut last_k = 0;
     for s in PROBE_GRID {
-        let k = ((s * units as f64).round() as usize).clamp(1, units);
+        let k = ((s * units as f64).round() as usize).min(units);
+        let (s, k) = if k == 0 { (1.0 / units as f64, 1) } else { (s, k) };
+        if k == last_k {
+            continue;
+        }
+        last_k = k;
         let mut mask = UnitMask::ones(taps);
         for &(t, u) in order.iter().take(k) {
             mask.silence(t, u);
@@ -734,8 +834,114 @@ pub fn probe_sparsities(eval: &Evaluator, random: &Ranking, progress: &(dyn Fn()
             break;
         }
     }
-    let (chosen, rule) = sparsity_rule(&points, base, floor, units);
-    Ok(SparsityProbe { seed: random.seed.unwrap_or(0), points, base, floor, chosen, rule })
+    let (chosen, rule) = sparsity_rule(&points, base, floor, units, n);
+    Ok(SparsityProbe {
+        scope: scope.to_string(),
+        units,
+        seed: random.seed.unwrap_or(0),
+        points,
+        base,
+        floor,
+        chosen,
+        rule,
+    })
+}
+
+/// Bootstrap intervals of the three metrics (NaN when not computed).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct DamageInterval {
+    /// Of the accuracy (NaN without labels).
+    pub accuracy: Interval,
+    /// Of the top-1 agreement.
+    pub agreement: Interval,
+    /// Of the mean KL divergence (nats).
+    pub kl: Interval,
+}
+
+/// One point of a curve with its seeds averaged (one seed, or a ranking
+/// without seeds: the point itself) and a bootstrap interval over the
+/// evaluation images: the error bar of the figures.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PointSummary {
+    /// Scope.
+    pub scope: String,
+    /// Units in the scope.
+    pub units: usize,
+    /// Criterion.
+    pub criterion: Criterion,
+    /// Direction.
+    pub direction: Direction,
+    /// Sparsity (0 = unablated).
+    pub sparsity: f64,
+    /// Units removed.
+    pub removed: usize,
+    /// Curves (seeds) averaged.
+    pub curves: usize,
+    /// The damage, averaged over the curves.
+    pub damage: Damage,
+    /// The interval of each metric: the percentile bootstrap of the mean
+    /// over the evaluation images (for random rankings, of the per-image
+    /// values averaged over seeds), on the same resamples as the areas.
+    pub ci: DamageInterval,
+}
+
+/// Every point of `points` with its seeds averaged and its bootstrap
+/// interval from `resamples` (the areas' resamples), in order of first
+/// appearance of (scope, criterion, direction), then by sparsity. The
+/// interval of a point is the spread of its metric over resampled
+/// evaluation sets: it holds the point (the mean of the resampled means is
+/// the mean), is a single value where every image agrees (e.g. the
+/// unablated agreement 1), and narrows as √(images) grows.
+pub fn summarise_points(points: &[CurvePoint], resamples: &Resamples) -> Vec<PointSummary> {
+    use rayon::prelude::*;
+    // (curve, sparsity), the curves in order of first appearance
+    let mut curves: Vec<(&str, Criterion, Direction)> = Vec::new();
+    let mut keys: Vec<(usize, u64)> = Vec::new();
+    for p in points {
+        let c = (p.scope.as_str(), p.criterion, p.direction);
+        let i = curves.iter().position(|k| *k == c).unwrap_or_else(|| {
+            curves.push(c);
+            curves.len() - 1
+        });
+        if !keys.contains(&(i, p.sparsity.to_bits())) {
+            keys.push((i, p.sparsity.to_bits()));
+        }
+    }
+    keys.sort_by(|a, b| a.0.cmp(&b.0).then(f64::from_bits(a.1).total_cmp(&f64::from_bits(b.1))));
+    keys.par_iter()
+        .map(|&(i, bits)| {
+            let (scope, criterion, direction) = curves[i];
+            let group: Vec<&CurvePoint> = points
+                .iter()
+                .filter(|p| {
+                    p.scope == scope
+                        && p.criterion == criterion
+                        && p.direction == direction
+                        && p.sparsity.to_bits() == bits
+                })
+                .collect();
+            let mean_of = |f: fn(&PerImage) -> &Vec<f64>| -> Vec<f64> {
+                let n = group.iter().map(|p| f(&p.per_image).len()).min().unwrap_or(0);
+                (0..n).map(|i| group.iter().map(|p| f(&p.per_image)[i]).sum::<f64>() / group.len() as f64).collect()
+            };
+            let avg = |f: fn(&Damage) -> f64| group.iter().map(|p| f(&p.damage)).sum::<f64>() / group.len() as f64;
+            PointSummary {
+                scope: scope.to_string(),
+                units: group[0].units,
+                criterion,
+                direction,
+                sparsity: f64::from_bits(bits),
+                removed: group[0].removed,
+                curves: group.len(),
+                damage: Damage { accuracy: avg(|d| d.accuracy), agreement: avg(|d| d.agreement), kl: avg(|d| d.kl) },
+                ci: DamageInterval {
+                    accuracy: resamples.interval(&mean_of(|p| &p.correct)),
+                    agreement: resamples.interval(&mean_of(|p| &p.agree)),
+                    kl: resamples.interval(&mean_of(|p| &p.kl)),
+                },
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -746,21 +952,29 @@ mod tests {
     #[test]
     fn the_sparsity_rule_by_hand() {
         // floor 0, base 1: threshold 0.1, first reached at 0.02
-        let (s, why) = sparsity_rule(&[(0.005, 0.9), (0.01, 0.6), (0.02, 0.08)], 1.0, 0.0, 4000);
+        let (s, why) = sparsity_rule(&[(0.005, 0.9), (0.01, 0.6), (0.02, 0.08)], 1.0, 0.0, 4000, 8);
         assert_eq!(s.len(), 8, "{s:?}");
         assert_eq!((s[0], s[7]), (0.001, 0.02), "from 0.02 / 20 to 0.02");
         // log-spaced: constant ratio 20^(1/7) ≈ 1.534
         assert!((s[1] - 0.001534).abs() < 1e-9, "{s:?}");
         assert!(why.contains("sparsity 0.02"), "{why}");
         // a floor of 0.2 and base 0.9: threshold 0.27; 0.3 is not enough, 0.25 is
-        let (s, _) = sparsity_rule(&[(0.1, 0.3), (0.2, 0.25)], 0.9, 0.2, 480);
+        let (s, _) = sparsity_rule(&[(0.1, 0.3), (0.2, 0.25)], 0.9, 0.2, 480, 8);
         assert_eq!(*s.last().unwrap(), 0.2);
-        // never reached: the linear default
-        let (s, why) = sparsity_rule(&[(0.5, 0.8), (0.9, 0.5)], 1.0, 0.1, 480);
+        // never reached: the linear default, every tenth for the network's 8 points, every other for a tap's 5
+        let (s, why) = sparsity_rule(&[(0.5, 0.8), (0.9, 0.5)], 1.0, 0.1, 480, 8);
         assert_eq!(s, vec![0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]);
         assert!(why.contains("linear"), "{why}");
+        let (s, why) = sparsity_rule(&[(0.5, 0.8), (0.9, 0.5)], 1.0, 0.1, 480, 5);
+        assert_eq!(s, vec![0.1, 0.3, 0.5, 0.7, 0.9]);
+        assert!(why.contains("steps of 0.2"), "{why}");
+        // a tap's 5 points: from 0.5 / 20 = 0.025 to 0.5, ratio 20^(1/4) ≈ 2.115
+        let (s, _) = sparsity_rule(&[(0.2, 0.9), (0.5, 0.05)], 1.0, 0.0, 1000, 5);
+        assert_eq!(s.len(), 5, "{s:?}");
+        assert_eq!((s[0], s[4]), (0.025, 0.5));
+        assert!((s[1] - 0.05287).abs() < 1e-9, "{s:?}");
         // few units: at least one unit at the smallest sparsity, no two sparsities remove the same count
-        let (s, _) = sparsity_rule(&[(0.05, 0.0)], 1.0, 0.0, 40);
+        let (s, _) = sparsity_rule(&[(0.05, 0.0)], 1.0, 0.0, 40, 8);
         assert_eq!(s[0], 0.025, "1 / 40 units");
         let removed: Vec<f64> = s.iter().map(|x| (x * 40.0).round()).collect();
         assert!(removed.windows(2).all(|w| w[1] > w[0]), "{removed:?}");
@@ -808,6 +1022,98 @@ mod tests {
         assert_eq!(s[0].agreement.cell(1), "0.500 [0.250, 0.750]");
         let v = verdict_with(&s, &r);
         assert!(v[0].contains("1 of 2 curves sit at the floor") && v[0].contains("l1 top"), "{}", v[0]);
+    }
+
+    /// A point of a curve without labels whose images agree (1) or not (0).
+    fn agreeing(criterion: Criterion, seed: Option<u64>, s: f64, agree: &[f64]) -> CurvePoint {
+        let per_image = PerImage { correct: vec![], agree: agree.to_vec(), kl: vec![0.0; agree.len()] };
+        CurvePoint {
+            scope: NETWORK.into(),
+            units: 100,
+            criterion,
+            seed,
+            direction: if criterion == Criterion::Random { Direction::Random } else { Direction::Top },
+            sparsity: s,
+            removed: (s * 100.0).round() as usize,
+            damage: per_image.damage(),
+            per_image,
+        }
+    }
+
+    #[test]
+    fn point_intervals_by_hand() {
+        // two images, one agrees: a resample holds {0, 0}, {0, 1} or {1, 1} with P = 1/4, 1/2, 1/4,
+        // so the resampled mean is 0, 0.5 or 1; the 2.5 % and 97.5 % quantiles are 0 and 1, the 30 %
+        // and 70 % quantiles (a 40 % interval) both 0.5
+        let points =
+            vec![agreeing(Criterion::L1, None, 0.0, &[1.0, 1.0]), agreeing(Criterion::L1, None, 0.1, &[0.0, 1.0])];
+        let b = |level: f64| Bootstrap { resamples: 4000, level, seed: 5 }.draw(&[0, 1]);
+        let s = summarise_points(&points, &b(0.95));
+        assert_eq!(s.len(), 2);
+        assert_eq!((s[0].sparsity, s[0].damage.agreement), (0.0, 1.0));
+        assert_eq!((s[0].ci.agreement.lo, s[0].ci.agreement.hi), (1.0, 1.0), "every image agrees: no spread");
+        assert_eq!(s[1].damage.agreement, 0.5);
+        assert_eq!((s[1].ci.agreement.lo, s[1].ci.agreement.hi), (0.0, 1.0));
+        let narrow = summarise_points(&points, &b(0.4));
+        assert_eq!((narrow[1].ci.agreement.lo, narrow[1].ci.agreement.hi), (0.5, 0.5));
+        assert!(s[1].ci.accuracy.lo.is_nan(), "no labels, no accuracy interval");
+        // random seeds are averaged per image first: [1, 0] and [0, 1] average to [0.5, 0.5], a
+        // single value, although each seed's own interval is [0, 1]
+        let seeds = vec![
+            agreeing(Criterion::Random, Some(0), 0.1, &[1.0, 0.0]),
+            agreeing(Criterion::Random, Some(1), 0.1, &[0.0, 1.0]),
+        ];
+        let r = summarise_points(&seeds, &b(0.95));
+        assert_eq!((r.len(), r[0].curves, r[0].damage.agreement), (1, 2, 0.5));
+        assert_eq!((r[0].ci.agreement.lo, r[0].ci.agreement.hi), (0.5, 0.5));
+        // no resamples: NaN intervals
+        assert!(summarise_points(&points, &Resamples::none())[1].ci.agreement.lo.is_nan());
+    }
+
+    #[test]
+    fn point_intervals_hold_the_point_narrow_with_more_images_and_widen_towards_one_half() {
+        // n images of which a share p agree: the resampled mean has sd √(p(1 − p) / n), so the 95 %
+        // interval is about 2 · 1.96 · √(p(1 − p) / n) wide
+        let width = |n: usize, agree: usize| {
+            let v: Vec<f64> = (0..n).map(|i| if i < agree { 1.0 } else { 0.0 }).collect();
+            let r = Bootstrap { resamples: 4000, level: 0.95, seed: 11 }.draw(&(0..n).collect::<Vec<_>>());
+            let s = summarise_points(&[agreeing(Criterion::Im, None, 0.2, &v)], &r).remove(0);
+            let (lo, hi, y) = (s.ci.agreement.lo, s.ci.agreement.hi, s.damage.agreement);
+            assert!(lo <= y && y <= hi, "{n} images, {agree} agree: {y} outside [{lo}, {hi}]");
+            hi - lo
+        };
+        let (w10, w40, w160) = (width(10, 5), width(40, 20), width(160, 80));
+        // four times the images, half the width (within the bootstrap's own noise)
+        assert!((0.4..0.62).contains(&(w40 / w10)), "{w10} {w40}");
+        assert!((0.4..0.62).contains(&(w160 / w40)), "{w40} {w160}");
+        assert!((w160 - 2.0 * 1.96 * (0.25f64 / 160.0).sqrt()).abs() < 0.03, "{w160}");
+        // p = 0.1 is narrower than p = 0.5 (√(0.09) vs √(0.25)); p = 0 or 1 has no width
+        let w_tenth = width(160, 16);
+        assert!(w_tenth < 0.8 * w160 && w_tenth > 0.45 * w160, "{w_tenth} vs {w160}");
+        assert_eq!(width(160, 160), 0.0);
+        assert_eq!(width(160, 0), 0.0);
+    }
+
+    #[test]
+    fn per_tap_sparsities_drive_curves_floors_and_checks() {
+        let plan = CurvePlan {
+            network: vec![0.1],
+            per_tap: vec![0, 2],
+            layer: vec![],
+            tap_sparsities: vec![vec![0.05, 0.5], vec![0.3]],
+        };
+        plan.validate(3).unwrap();
+        assert_eq!(plan.layer_sparsities(1), &[0.3]);
+        assert_eq!(plan.evaluations(&[Criterion::L1, Criterion::Random], 3), (2 + 3) * (1 + 2 + 1));
+        let bad = CurvePlan { tap_sparsities: vec![vec![0.5]], ..plan.clone() };
+        assert!(bad.validate(3).unwrap_err().to_string().contains("1 lists of per-tap sparsities for 2"), "lengths");
+        let bad = CurvePlan { tap_sparsities: vec![vec![0.5, 0.2], vec![0.3]], ..plan.clone() };
+        assert!(bad.validate(3).unwrap_err().to_string().contains("tap index 0: sparsities [0.5, 0.2] must increase"));
+        let none = CurvePlan { tap_sparsities: vec![], ..plan.clone() };
+        assert!(none.validate(3).unwrap_err().to_string().contains("need per-layer sparsities"));
+        // the given list serves every tap when there are no per-tap lists
+        let given = CurvePlan { layer: vec![0.25, 0.5], tap_sparsities: vec![], ..plan.clone() };
+        assert_eq!(given.layer_sparsities(1), &[0.25, 0.5]);
     }
 
     #[test]

@@ -64,12 +64,18 @@
 //!    [`verdict`] states in plain words which ranking damages most when its
 //!    top units go and least when its bottom units go, each ranking's
 //!    separation (bottom − top, with a paired interval) and the curves at
-//!    their floor. [`probe_sparsities`] chooses the network-wide sparsities
-//!    by [`sparsity_rule`]: up to where random removal has done 90 % of the
+//!    their floor; [`summarise_points`] gives every point its bootstrap
+//!    interval on the same resamples (the figures' error bars).
+//!    [`probe_sparsities`] chooses the network-wide sparsities by
+//!    [`sparsity_rule`]: up to where random removal has done 90 % of the
 //!    damage it can, log-spaced (large networks such as Lite0 are at the
-//!    floor from a few per cent on; MNIST's CNN is not).
-//! 5. **Tables**: [`rankings_table`], [`curves_table`], [`areas_table`],
-//!    [`summary_table`] (Polars), written as Parquet with the rest of a
+//!    floor from a few per cent on; MNIST's CNN is not);
+//!    [`probe_layer_sparsities`] does the same within each per-layer tap,
+//!    with random removal inside the tap (a quarter of an early Lite0 layer
+//!    already takes every ranking to the floor, a quarter of the head does
+//!    not).
+//! 5. **Tables**: [`rankings_table`], [`curves_table`], [`points_table`],
+//!    [`areas_table`], [`summary_table`] (Polars), written as Parquet with the rest of a
 //!    [`Study`] by [`Study::write`].
 //! 6. **Data sets and the study**: [`digit_sets`] and [`photo_sets`] split
 //!    the shipped digits or photos into ranking images and an [`EvalSet`];
@@ -85,11 +91,11 @@
 //! | `graph.rs` | ONNX graph surgery: [`Producer`], [`producer`], [`check_distinct_units`], zeroing channels, inserting masks ([`mask_node_name`]) |
 //! | `rank.rs` | [`Criterion`], [`Ranking`], [`tagging_rankings`], [`l1_ranking`], [`activation_stats`], [`random_ranking`] |
 //! | `evaluate.rs` | [`UnitMask`], [`MaskedNet`], [`EvalSet`], [`Evaluator`], [`Damage`], [`PerImage`]; [`accuracy`], [`top1_agreement`], [`mean_kl`], [`kl_per_row`], [`auc`] |
-//! | `curves.rs` | [`Direction`], [`CurvePlan`], [`CurvePoint`], [`deletion_curves`], [`Area`], [`areas`], [`floor_from`], [`Stat`], [`AreaSummary`], [`summarise`], [`verdict`], [`sparsity_rule`], [`probe_sparsities`] |
+//! | `curves.rs` | [`Direction`], [`CurvePlan`], [`CurvePoint`], [`deletion_curves`], [`Area`], [`areas`], [`floor_from`], [`Stat`], [`AreaSummary`], [`summarise`], [`verdict`], [`PointSummary`], [`summarise_points`], [`sparsity_rule`], [`probe_sparsities`], [`probe_layer_sparsities`] |
 //! | `bootstrap.rs` | [`Bootstrap`], [`Resamples`], [`Interval`], [`quantile`]: percentile intervals over evaluation images |
-//! | `tables.rs` | the Polars tables: [`rankings_table`], [`curves_table`], [`areas_table`], [`summary_table`] |
+//! | `tables.rs` | the Polars tables: [`rankings_table`], [`curves_table`], [`points_table`], [`areas_table`], [`summary_table`] |
 //! | `datasets.rs` | [`load_digits`], [`photo_variant`], [`Dataset`], [`digit_sets`], [`photo_sets`] |
-//! | `study.rs` | [`StudyConfig`], [`Stage`], [`Part`], [`run_study`], [`run_study_with`] (finished parts as they come), [`Study`] (JSON, Markdown, [`Study::write`]) |
+//! | `study.rs` | [`StudyConfig`], [`Stage`], [`Part`], [`run_study`], [`run_study_with`] (finished parts as they come), [`Study`] (JSON, Markdown, [`Study::write`]), [`ScopeSparsities`] (which sparsities and why) |
 //!
 //! ```no_run
 //! use freqtag::ablation::{ablate, Ablation, Mode};
@@ -113,9 +119,10 @@ mod tables;
 
 pub use bootstrap::{quantile, Bootstrap, Interval, Resamples};
 pub use curves::{
-    areas, areas_with, deletion_curves, deletion_curves_with, floor_from, probe_sparsities, sparsity_rule, summarise,
-    summarise_with, verdict, verdict_with, Area, AreaSummary, CurvePlan, CurvePoint, Direction, PerImageAreas,
-    SparsityProbe, Stat, NETWORK, PROBE_GRID,
+    areas, areas_with, deletion_curves, deletion_curves_with, floor_from, probe_layer_sparsities, probe_sparsities,
+    sparsity_rule, summarise, summarise_points, summarise_with, verdict, verdict_with, Area, AreaSummary, CurvePlan,
+    CurvePoint, DamageInterval, Direction, PerImageAreas, PointSummary, SparsityProbe, Stat, LAYER_SPARSITIES, NETWORK,
+    NETWORK_SPARSITIES, PROBE_GRID,
 };
 pub use datasets::{digit_sets, load_digits, photo_sets, photo_variant, Dataset, DEFAULT_RANK_PHOTOS, PHOTO_VARIANTS};
 pub use edit::{ablate, Ablated, Ablation, Mode, SilencedTap, TapUnits};
@@ -128,5 +135,5 @@ pub use rank::{
     activation_rankings, activation_stats, l1_ranking, random_ranking, tagging_experiment, tagging_rankings,
     ActivationStats, Criterion, Ranking,
 };
-pub use study::{run_study, run_study_with, Part, Stage, Study, StudyConfig};
-pub use tables::{areas_table, curves_table, rankings_table, summary_table};
+pub use study::{run_study, run_study_with, Part, ScopeSparsities, Stage, Study, StudyConfig};
+pub use tables::{areas_table, curves_table, points_table, rankings_table, summary_table};

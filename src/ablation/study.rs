@@ -16,8 +16,8 @@ use serde_json::json;
 
 use super::bootstrap::Bootstrap;
 use super::curves::{
-    areas_with, deletion_curves_with, probe_sparsities, summarise_with, verdict_with, Area, AreaSummary, CurvePlan,
-    CurvePoint, SparsityProbe,
+    areas_with, deletion_curves_with, probe_layer_sparsities, probe_sparsities, summarise_points, summarise_with,
+    verdict_with, Area, AreaSummary, CurvePlan, CurvePoint, PointSummary, SparsityProbe, NETWORK,
 };
 use super::edit::write_json;
 use super::evaluate::{Damage, EvalSet, Evaluator};
@@ -26,7 +26,7 @@ use super::rank::{
     activation_rankings, activation_stats, l1_ranking, random_ranking, tagging_experiment, tagging_rankings, Criterion,
     Ranking,
 };
-use super::tables::{areas_table, curves_table, rankings_table, summary_table};
+use super::tables::{areas_table, curves_table, points_table, rankings_table, summary_table};
 use crate::error::{Error, Result};
 use crate::export::{write_bytes, write_parquet};
 use crate::images::Image;
@@ -61,6 +61,9 @@ pub struct Study {
     pub bootstrap: Bootstrap,
     /// The probe that chose the network-wide sparsities (None: given).
     pub probe: Option<SparsityProbe>,
+    /// The probes that chose each per-layer tap's sparsities, in the order
+    /// of `plan.per_tap` (empty: given, `plan.layer` for every tap).
+    pub layer_probes: Vec<SparsityProbe>,
     /// Random seeds.
     pub seeds: Vec<u64>,
     /// Tie-break seed.
@@ -71,6 +74,9 @@ pub struct Study {
     pub rankings: Vec<Ranking>,
     /// Every curve point.
     pub points: Vec<CurvePoint>,
+    /// Every point with the seeds averaged and its bootstrap interval over
+    /// the evaluation images (the figures' error bars).
+    pub point_summary: Vec<PointSummary>,
     /// Areas under the curves.
     pub areas: Vec<Area>,
     /// Areas with seeds collapsed.
@@ -103,6 +109,9 @@ pub struct StudyConfig {
     /// Choose the network-wide sparsities by probing random removal
     /// ([`probe_sparsities`]) instead of `plan.network`.
     pub probe_network: bool,
+    /// Choose each per-layer tap's sparsities by probing random removal
+    /// within the tap ([`probe_layer_sparsities`]) instead of `plan.layer`.
+    pub probe_layers: bool,
 }
 
 /// The stages of [`run_study`], for progress reports.
@@ -114,8 +123,8 @@ pub enum Stage {
     Activations,
     /// Deletion curves (count: network evaluations).
     Curves,
-    /// Probing random removal for the network-wide sparsities (count:
-    /// network evaluations).
+    /// Probing random removal for the network-wide and per-layer
+    /// sparsities (count: network evaluations).
     Probe,
 }
 
@@ -125,8 +134,11 @@ pub enum Stage {
 pub enum Part<'a> {
     /// The rankings, every criterion (seconds since the start).
     Rankings(&'a [Ranking], f64),
-    /// The sparsity probe.
+    /// A sparsity probe (network-wide, then one per per-layer tap).
     Probe(&'a SparsityProbe, f64),
+    /// The plan the curves will follow (the probed sparsities in it) and
+    /// the network evaluations it takes, just before the curves.
+    Plan(&'a CurvePlan, usize),
     /// One scope's deletion curves.
     Scope {
         /// The scope ([`super::NETWORK`] or a tap).
@@ -179,9 +191,15 @@ pub fn run_study_with(
     if let Some(clash) = eval.images.iter().find(|i| rank_names.contains(i.name.as_str())) {
         return Err(Error::Config(format!("image '{}' is used both to rank and to evaluate", clash.name)));
     }
-    cfg.plan.validate(cfg.taps.len())?;
+    let mut given = cfg.plan.clone();
+    if cfg.probe_layers {
+        // the probes fill them in; check the rest
+        given.layer = vec![1.0];
+        given.tap_sparsities.clear();
+    }
+    given.validate(cfg.taps.len())?;
     cfg.bootstrap.validate()?;
-    if cfg.probe_network && cfg.seeds.is_empty() {
+    if (cfg.probe_network || (cfg.probe_layers && !cfg.plan.per_tap.is_empty())) && cfg.seeds.is_empty() {
         return Err(Error::Config("probing the sparsities needs a random seed".into()));
     }
     let taps = &cfg.taps;
@@ -221,20 +239,34 @@ pub fn run_study_with(
     let evaluator = Evaluator::new(model, taps, eval, cfg.batch)?;
     let mut plan = cfg.plan.clone();
     let mut probe = None;
-    if cfg.probe_network {
+    let mut layer_probes = Vec::new();
+    let probe_layers = cfg.probe_layers && !plan.per_tap.is_empty();
+    if cfg.probe_network || probe_layers {
         let seed = cfg.seeds[0];
         let random = match rankings.iter().find(|r| r.criterion == Criterion::Random && r.seed == Some(seed)) {
             Some(r) => r.clone(),
             None => random_ranking(taps, seed)?,
         };
-        let p = probe_sparsities(&evaluator, &random, &|| progress(Stage::Probe, 1))?;
-        plan.network = p.chosen.clone();
+        if cfg.probe_network {
+            let p = probe_sparsities(&evaluator, &random, &|| progress(Stage::Probe, 1))?;
+            plan.network = p.chosen.clone();
+            part(Part::Probe(&p, start.elapsed().as_secs_f64()))?;
+            probe = Some(p);
+        }
+        if probe_layers {
+            for &t in &cfg.plan.per_tap {
+                let p = probe_layer_sparsities(&evaluator, &random, t, &|| progress(Stage::Probe, 1))?;
+                part(Part::Probe(&p, start.elapsed().as_secs_f64()))?;
+                layer_probes.push(p);
+            }
+            plan.layer.clear();
+            plan.tap_sparsities = layer_probes.iter().map(|p| p.chosen.clone()).collect();
+        }
         plan.validate(taps.len())?;
         timings.push(("probe".to_string(), clock.elapsed().as_secs_f64()));
         clock = Instant::now();
-        part(Part::Probe(&p, start.elapsed().as_secs_f64()))?;
-        probe = Some(p);
     }
+    part(Part::Plan(&plan, plan.evaluations(&cfg.criteria, cfg.seeds.len())))?;
     let scopes = usize::from(!plan.network.is_empty()) + plan.per_tap.len();
     let mut done = 0;
     let points =
@@ -249,6 +281,7 @@ pub fn run_study_with(
     let areas = areas_with(&points, &resamples, &floor);
     let summary = summarise_with(&areas, &plan.first_sparsities(taps), &resamples);
     let verdict = verdict_with(&summary, &resamples);
+    let point_summary = summarise_points(&points, &resamples);
     Ok(Study {
         model: model.name.clone(),
         taps: taps.clone(),
@@ -262,16 +295,33 @@ pub fn run_study_with(
         floor,
         bootstrap: cfg.bootstrap,
         probe,
+        layer_probes,
         seeds: cfg.seeds.clone(),
         tie_seed: cfg.tie_seed,
         plan,
         rankings,
         points,
+        point_summary,
         areas,
         summary,
         verdict,
         timings,
     })
+}
+
+/// The sparsities of one scope of a study, and why they were chosen.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ScopeSparsities {
+    /// [`NETWORK`] or the tap's name.
+    pub scope: String,
+    /// Units in the scope.
+    pub units: usize,
+    /// The sparsities measured (besides the unablated point).
+    pub sparsities: Vec<f64>,
+    /// Chosen by a probe of random removal (else given).
+    pub probed: bool,
+    /// Why, in words.
+    pub why: String,
 }
 
 impl Study {
@@ -291,6 +341,40 @@ impl Study {
             self.bootstrap.resamples,
             self.bootstrap.seed
         )
+    }
+
+    /// The sparsities of every scope (network-wide, then the per-layer taps
+    /// in plan order) and why: the probe's rule, or that they were given.
+    pub fn sparsities(&self) -> Vec<ScopeSparsities> {
+        let mut out = Vec::new();
+        if !self.plan.network.is_empty() {
+            out.push(ScopeSparsities {
+                scope: NETWORK.to_string(),
+                units: self.taps.iter().map(TapInfo::channels).sum(),
+                sparsities: self.plan.network.clone(),
+                probed: self.probe.is_some(),
+                why: match &self.probe {
+                    Some(p) => format!("probed: {}", p.rule),
+                    None => "given (--sparsities; plan.network)".into(),
+                },
+            });
+        }
+        for (i, &t) in self.plan.per_tap.iter().enumerate() {
+            let Some(tap) = self.taps.get(t) else { continue };
+            let probe = self.layer_probes.get(i);
+            out.push(ScopeSparsities {
+                scope: tap.name.clone(),
+                units: tap.channels(),
+                sparsities: self.plan.layer_sparsities(i).to_vec(),
+                probed: probe.is_some(),
+                why: match probe {
+                    Some(p) => format!("probed within the tap: {}", p.rule),
+                    None if !self.plan.tap_sparsities.is_empty() => "given per tap (plan.tap_sparsities)".into(),
+                    None => "given, the same for every per-layer tap (--layer-sparsities; plan.layer)".into(),
+                },
+            });
+        }
+        out
     }
 
     /// The floor cell of a summary row: "at floor" when the curve is at or
@@ -316,7 +400,10 @@ impl Study {
             "eval": {"description": self.eval_description, "images": self.eval_images, "groups": self.eval_groups, "labelled": self.labelled, "unablated": self.base, "floor": self.floor},
             "floor_definition": "the best score of a network that gives every evaluation image the same top-1 class: the share of the commonest label (accuracy) or of the unablated network's commonest top-1 class (agreement); a curve 'sits at its floor' from the smallest sparsity on which every later point is at or below it",
             "bootstrap": {"resamples": self.bootstrap.resamples, "level": self.bootstrap.level, "seed": self.bootstrap.seed, "method": Self::BOOTSTRAP_METHOD},
+            "sparsities": self.sparsities(),
             "sparsity_probe": self.probe,
+            "layer_sparsity_probes": self.layer_probes,
+            "point_intervals": "every point of every curve (random seeds averaged per image) has a percentile bootstrap interval over the evaluation images, on the areas' resamples: points.parquet (accuracy_lo, accuracy_hi, …), the error bars of the figures",
             "seeds": self.seeds,
             "tie_seed": self.tie_seed,
             "plan": self.plan,
@@ -356,12 +443,16 @@ impl Study {
         }
         let acc = if self.labelled { format!("accuracy {:.4}", self.base.accuracy) } else { "no labels".into() };
         m += &format!(
-            "- unablated: {acc}\n- random rankings: {} seeds; ties broken by seed {}\n- sparsities: network {:?}{}, per layer {:?}\n- floor ({}): {}\n\n",
+            "- unablated: {acc}\n- random rankings: {} seeds; ties broken by seed {}\n",
             self.seeds.len(),
-            self.tie_seed,
-            self.plan.network,
-            self.probe.as_ref().map(|p| format!(" (probed: {})", p.rule)).unwrap_or_default(),
-            self.plan.layer,
+            self.tie_seed
+        );
+        m += "- sparsities (shares of the scope's units removed, besides the unablated point):\n";
+        for s in self.sparsities() {
+            m += &format!("  - {} ({} units): {:?} — {}\n", s.scope, s.units, s.sparsities, s.why);
+        }
+        m += &format!(
+            "- floor ({}): {}\n- per-point intervals (the figures' error bars): points.parquet\n\n",
             if self.labelled { "accuracy" } else { "agreement" },
             if self.labelled { format!("{:.3}", self.floor.accuracy) } else { format!("{:.3}", self.floor.agreement) },
         );
@@ -390,9 +481,9 @@ impl Study {
         m
     }
 
-    /// Write `rankings.parquet`, `curves.parquet`, `areas.parquet`,
-    /// `summary.parquet`, `study.json` and `summary.md` into `dir`. Returns
-    /// the files.
+    /// Write `rankings.parquet`, `curves.parquet`, `points.parquet` (the
+    /// points with their intervals), `areas.parquet`, `summary.parquet`,
+    /// `study.json` and `summary.md` into `dir`. Returns the files.
     pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>> {
         crate::export::prepare_dir(dir)?;
         let meta = [("freqtag.study", self.to_json().to_string())];
@@ -400,6 +491,7 @@ impl Study {
         for (name, mut df) in [
             ("rankings.parquet", rankings_table(&self.rankings)?),
             ("curves.parquet", curves_table(&self.points)?),
+            ("points.parquet", points_table(&self.point_summary)?),
             ("areas.parquet", areas_table(&self.areas)?),
             ("summary.parquet", summary_table(&self.summary)?),
         ] {

@@ -2,13 +2,14 @@
 //!
 //! In: [`Ranking`]s, [`CurvePoint`]s, [`Area`]s and [`AreaSummary`]s. Out:
 //! one DataFrame each — [`rankings_table`], [`curves_table`],
+//! [`points_table`] (seeds averaged, with per-point intervals),
 //! [`areas_table`], [`summary_table`] — written as Parquet by
 //! [`Study::write`](super::Study::write).
 
 use polars::prelude::{Column, DataFrame};
 
 use super::bootstrap::Interval;
-use super::curves::{Area, AreaSummary, CurvePoint, Direction, Stat};
+use super::curves::{Area, AreaSummary, CurvePoint, DamageInterval, Direction, PointSummary, Stat};
 use super::rank::{Criterion, Ranking};
 use crate::error::{Error, Result};
 
@@ -100,6 +101,31 @@ pub fn curves_table(points: &[CurvePoint]) -> Result<DataFrame> {
     cols.push(float_column("accuracy", points, |p| p.damage.accuracy));
     cols.push(float_column("agreement", points, |p| p.damage.agreement));
     cols.push(float_column("kl", points, |p| p.damage.kl));
+    frame(cols)
+}
+
+/// One row per point with the seeds of random rankings averaged
+/// ([`PointSummary`]): `scope`, `units`, `ranking`, `direction`, `sparsity`,
+/// `removed`, `curves`, `accuracy`, `agreement`, `kl` and each one's
+/// bootstrap interval over the evaluation images (`accuracy_lo`,
+/// `accuracy_hi`, …; NaN when not computed) — the error bars of the figures.
+pub fn points_table(points: &[PointSummary]) -> Result<DataFrame> {
+    let mut cols = curve_columns(points, |p| (p.scope.as_str(), p.units, p.criterion, None, p.direction));
+    cols.retain(|c| c.name().as_str() != "seed");
+    cols.push(float_column("sparsity", points, |p| p.sparsity));
+    cols.push(Column::new("removed".into(), points.iter().map(|p| p.removed as u32).collect::<Vec<_>>()));
+    cols.push(Column::new("curves".into(), points.iter().map(|p| p.curves as u32).collect::<Vec<_>>()));
+    cols.push(float_column("accuracy", points, |p| p.damage.accuracy));
+    cols.push(float_column("agreement", points, |p| p.damage.agreement));
+    cols.push(float_column("kl", points, |p| p.damage.kl));
+    for (metric, get) in [
+        ("accuracy", (|c: &DamageInterval| c.accuracy) as fn(&DamageInterval) -> Interval),
+        ("agreement", |c| c.agreement),
+        ("kl", |c| c.kl),
+    ] {
+        cols.push(float_column(&format!("{metric}_lo"), points, |p| get(&p.ci).lo));
+        cols.push(float_column(&format!("{metric}_hi"), points, |p| get(&p.ci).hi));
+    }
     frame(cols)
 }
 

@@ -457,23 +457,46 @@ Unablated: accuracy {}, by definition agreement 1 and KL 0. Random rankings: {} 
             esc(&noise)
         );
     }
-    h.push_str("<p>Area = the metric averaged over the sparsity range (trapezoid rule, unablated point included). \
-Top = most important units removed first (a good score damages a lot); bottom = least important first (a good score damages little).</p><ul>");
+    h.push_str(
+        "<p>Sparsities (shares of each scope's units removed, besides the unablated point) and why:</p>\
+<table><tr><th>scope</th><th>units</th><th>sparsities</th><th>chosen by</th></tr>",
+    );
+    for s in study.sparsities() {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&s.scope),
+            s.units,
+            s.sparsities.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", "),
+            esc(&s.why)
+        );
+    }
+    let _ = write!(
+        h,
+        "</table><p>Area = the metric averaged over the sparsity range (trapezoid rule, unablated point included). \
+Top = most important units removed first (a good score damages a lot); bottom = least important first (a good score damages little). {}. \
+Floor: the curve's main metric is at or below what one constant top-1 class scores ({:.3}) from that sparsity on; \
+\"at floor\": from its first sparsity, so its area says nothing about the ranking. In the figures every point carries its own interval \
+(error bars; <code>points.parquet</code>).</p><ul>",
+        esc(&study.interval_note()),
+        if study.labelled { study.floor.accuracy } else { study.floor.agreement }
+    );
     for v in &study.verdict {
         let _ = write!(h, "<li>{}</li>", esc(v));
     }
-    h.push_str("</ul><table><tr><th>scope</th><th>ranking</th><th>direction</th><th>curves</th><th>area accuracy</th><th>area agreement</th><th>area KL (nats)</th></tr>");
+    h.push_str("</ul><table><tr><th>scope</th><th>ranking</th><th>direction</th><th>curves</th><th>area accuracy</th><th>area agreement</th><th>area KL (nats)</th><th>floor</th></tr>");
     for r in &study.summary {
         let dir = if r.direction == Direction::Random { "—" } else { r.direction.name() };
         let _ = write!(
             h,
-            "<tr><td>{}</td><td>{}</td><td>{dir}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{dir}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&r.scope),
             r.criterion.name(),
             r.curves,
             r.accuracy.cell(r.curves),
             r.agreement.cell(r.curves),
-            r.kl.cell(r.curves)
+            r.kl.cell(r.curves),
+            crate::ablation::Study::floor_cell(r)
         );
     }
     h.push_str("</table>");
@@ -481,7 +504,8 @@ Top = most important units removed first (a good score damages a lot); bottom = 
         h.push_str(&figure_html(f, caption, true));
     }
     h.push_str("<p>Tables beside this report: <code>rankings.parquet</code> (one row per ranking, tap and unit), <code>curves.parquet</code> (every point), \
-<code>areas.parquet</code> (one row per curve), <code>summary.parquet</code> (seeds collapsed), <code>study.json</code>.</p></section>");
+<code>points.parquet</code> (every point, seeds averaged, with its interval), <code>areas.parquet</code> (one row per curve), <code>summary.parquet</code> (seeds collapsed), \
+<code>study.json</code> (the set-up, the sparsities and the probes that chose them).</p></section>");
     h
 }
 

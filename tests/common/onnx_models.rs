@@ -124,28 +124,11 @@ pub fn conv_relu_model(channels: usize, height: usize, width: usize, out_channel
     let (conv_w, conv_b) = conv_relu_weights(out_channels, channels, seed);
     let (fc_w, fc_b) = fc_weights(out_channels, seed);
     let (oc, ic) = (out_channels as i64, channels as i64);
-
-    let mut fc = node("fc", "Gemm", &[&out_name("flatten"), "fc_weight", "fc_bias"], vec![attr_int("transB", 1)]);
-    fc.output = vec![LOGITS_NAME.to_string()];
-
-    let nodes = vec![
-        node(
-            "conv",
-            "Conv",
-            &[INPUT_NAME, "conv_weight", "conv_bias"],
-            vec![
-                attr_ints("kernel_shape", &[3, 3]),
-                attr_ints("pads", &[1, 1, 1, 1]),
-                attr_ints("strides", &[1, 1]),
-                attr_ints("dilations", &[1, 1]),
-                attr_int("group", 1),
-            ],
-        ),
+    let mut nodes = vec![
+        conv_node("conv", [INPUT_NAME, "conv_weight", "conv_bias"], 3, 1),
         node("relu", "Relu", &[&out_name("conv")], vec![]),
-        node("pool", "GlobalAveragePool", &[&out_name("relu")], vec![]),
-        node("flatten", "Flatten", &[&out_name("pool")], vec![attr_int("axis", 1)]),
-        fc,
     ];
+    nodes.extend(classifier_head("relu"));
     let initializers = vec![
         f32_tensor("conv_weight", &[oc, ic, 3, 3], conv_w),
         f32_tensor("conv_bias", &[oc], conv_b),
@@ -154,6 +137,44 @@ pub fn conv_relu_model(channels: usize, height: usize, width: usize, out_channel
     ];
     let output = value_info(LOGITS_NAME, vec![batch_dim(), fixed_dim(N_CLASSES)]);
     encode("conv_relu", channels, height, width, nodes, initializers, output)
+}
+
+/// Two layers of identical units and a threshold, so that the damage of
+/// removing units depends only on how many go (not which), in closed form:
+/// `input [B, 1, H, W] → conv1 → relu1 → conv2 → relu2 → pool → flatten → fc → logits`.
+///
+/// * Tap `"conv1"` (`Conv` 1×1, weights 1, bias 0) and `"relu1"`: `n1`
+///   copies of the input pixel `x`.
+/// * Tap `"conv2"` (`Conv` 1×1, weights `1 / n1`, bias `−c`) and `"relu2"`:
+///   `n2` copies of `max(mean over relu1's channels − c, 0)`.
+/// * `"pool"` (`GlobalAveragePool`), `"flatten"`, and `"fc"` (`Gemm`,
+///   transB = 1) with two outputs: class 0 = the mean of relu2's channels,
+///   class 1 = the constant `t`.
+///
+/// For a constant image of value `m` with `k1` units of relu1 and `k2` of
+/// relu2 silenced, class 0's logit is
+/// `(1 − k2 / n2) · max(m · (1 − k1 / n1) − c, 0)` against `t`.
+pub fn gated_layers_model(n1: usize, n2: usize, c: f32, t: f32, height: usize, width: usize) -> Vec<u8> {
+    let (a, b) = (n1 as i64, n2 as i64);
+    let mut nodes = vec![
+        conv_node("conv1", [INPUT_NAME, "w1", "b1"], 1, 0),
+        node("relu1", "Relu", &[&out_name("conv1")], vec![]),
+        conv_node("conv2", [&out_name("relu1"), "w2", "b2"], 1, 0),
+        node("relu2", "Relu", &[&out_name("conv2")], vec![]),
+    ];
+    nodes.extend(classifier_head("relu2"));
+    let mut fc_w = vec![1.0 / n2 as f32; n2];
+    fc_w.extend(vec![0.0; n2]);
+    let initializers = vec![
+        f32_tensor("w1", &[a, 1, 1, 1], vec![1.0; n1]),
+        f32_tensor("b1", &[a], vec![0.0; n1]),
+        f32_tensor("w2", &[b, a, 1, 1], vec![1.0 / n1 as f32; n1 * n2]),
+        f32_tensor("b2", &[b], vec![-c; n2]),
+        f32_tensor("fc_weight", &[2, b], fc_w),
+        f32_tensor("fc_bias", &[2], vec![0.0, t]),
+    ];
+    let output = value_info(LOGITS_NAME, vec![batch_dim(), fixed_dim(2)]);
+    encode("gated_layers", 1, height, width, nodes, initializers, output)
 }
 
 /// The weights and bias of the `"conv"` node of [`conv_relu_model`].
@@ -234,6 +255,36 @@ fn node(name: &str, op_type: &str, inputs: &[&str], attribute: Vec<AttributeProt
         attribute,
         ..Default::default()
     }
+}
+
+/// `"pool"` (`GlobalAveragePool` of `from`'s output), `"flatten"` (axis 1)
+/// and `"fc"` (`Gemm` with `fc_weight`, `fc_bias`, transB = 1), whose output
+/// is [`LOGITS_NAME`].
+fn classifier_head(from: &str) -> [NodeProto; 3] {
+    let mut fc = node("fc", "Gemm", &[&out_name("flatten"), "fc_weight", "fc_bias"], vec![attr_int("transB", 1)]);
+    fc.output = vec![LOGITS_NAME.to_string()];
+    [
+        node("pool", "GlobalAveragePool", &[&out_name(from)], vec![]),
+        node("flatten", "Flatten", &[&out_name("pool")], vec![attr_int("axis", 1)]),
+        fc,
+    ]
+}
+
+/// A stride-1 `Conv` node with a `k × k` kernel and `pad` zeros on every
+/// side; `inputs`: data, weights, bias.
+fn conv_node(name: &str, inputs: [&str; 3], k: i64, pad: i64) -> NodeProto {
+    node(
+        name,
+        "Conv",
+        &inputs,
+        vec![
+            attr_ints("kernel_shape", &[k, k]),
+            attr_ints("pads", &[pad; 4]),
+            attr_ints("strides", &[1, 1]),
+            attr_ints("dilations", &[1, 1]),
+            attr_int("group", 1),
+        ],
+    )
 }
 
 /// The `"gmean"` node: ReduceMean over C, H, W with keepdims (opset-13 style,

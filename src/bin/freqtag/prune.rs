@@ -3,6 +3,7 @@
 //! and the baselines, deletion curves, tables, plots, report).
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -133,15 +134,20 @@ pub struct PruneArgs {
     /// crop-br, crop-centre, flip-crop-centre).
     #[arg(long, value_delimiter = ',', default_value = "orig,flip,crop-tl,crop-br,crop-centre,flip-crop-centre")]
     variants: Vec<String>,
-    /// Network-wide sparsities (share of units removed), or `auto`: probe
-    /// random removal at 0.1 %, 0.2 %, 0.5 %, 1 %, 2 %, 5 %, … until it has done 90 %
-    /// of the damage it can (sparsity s_hi), then 8 log-spaced sparsities
-    /// from s_hi / 20 to s_hi (0.1 … 0.9 when it never gets there).
+    /// Network-wide sparsities (share of units removed, increasing, in
+    /// (0, 1]), or `auto`: probe random removal at 0.1 %, 0.2 %, 0.5 %, 1 %,
+    /// 2 %, 5 %, … until it has done 90 % of the damage it can (sparsity
+    /// s_hi), then 8 log-spaced sparsities from s_hi / 20 to s_hi (0.1 … 0.9
+    /// when it never gets there).
     #[arg(long, default_value = "auto")]
     sparsities: String,
-    /// Per-layer sparsities.
-    #[arg(long, value_delimiter = ',', default_value = "0.25,0.5,0.75")]
-    layer_sparsities: Vec<f64>,
+    /// Per-layer sparsities (share of the tap's units removed, the same list
+    /// for every per-layer tap), or `auto`: probe random removal within each
+    /// tap by the same rule and measure 5 log-spaced sparsities from
+    /// s_hi / 20 (at least one unit) to that tap's s_hi (0.1, 0.3, …, 0.9
+    /// when it never gets there).
+    #[arg(long, default_value = "auto")]
+    layer_sparsities: String,
     /// Random rankings with seeds 0 … N−1.
     #[arg(long, default_value_t = 5)]
     seeds: u64,
@@ -176,9 +182,34 @@ pub struct PruneArgs {
     backend: String,
 }
 
+/// `auto` (None) or a list of sparsities: numbers in (0, 1], increasing;
+/// errors name `option`.
+fn parse_sparsities(option: &str, text: &str) -> Result<Option<Vec<f64>>> {
+    if text.trim() == "auto" {
+        return Ok(None);
+    }
+    let list = text
+        .split(',')
+        .map(|v| {
+            v.trim().parse::<f64>().map_err(|_| {
+                Error::Config(format!("{option}: '{}' is not a number (use auto or e.g. 0.01,0.02,0.05)", v.trim()))
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    if let Some(bad) = list.iter().find(|v| !(v.is_finite() && **v > 0.0 && **v <= 1.0)) {
+        return Err(Error::Config(format!("{option}: {bad} is not a share of units in (0, 1]")));
+    }
+    if list.windows(2).any(|w| w[1] <= w[0]) {
+        return Err(Error::Config(format!("{option}: {text} must increase")));
+    }
+    Ok(Some(list))
+}
+
 pub fn prune(a: PruneArgs) -> Result<()> {
     let start = Instant::now();
     // everything a user can get wrong is checked before the network runs
+    let network = parse_sparsities("--sparsities", &a.sparsities)?;
+    let layer = parse_sparsities("--layer-sparsities", &a.layer_sparsities)?;
     let criteria: Vec<Criterion> = match &a.criteria {
         Some(list) => list.iter().map(|c| Criterion::parse(c)).collect::<Result<_>>()?,
         None => Criterion::ALL.to_vec(),
@@ -221,21 +252,13 @@ pub fn prune(a: PruneArgs) -> Result<()> {
         )?,
     };
     let batch = a.batch.max(1);
-    let (probe_network, network) = match a.sparsities.trim() {
-        "auto" => (true, vec![]),
-        list => (
-            false,
-            list.split(',')
-                .map(|v| {
-                    v.trim().parse::<f64>().map_err(|_| {
-                        Error::Config(format!("--sparsities: '{v}' is not a number (use auto or e.g. 0.01,0.02,0.05)"))
-                    })
-                })
-                .collect::<Result<Vec<_>>>()?,
-        ),
+    let (probe_network, probe_layers) = (network.is_none(), layer.is_none());
+    let plan = CurvePlan {
+        network: network.unwrap_or_default(),
+        per_tap,
+        layer: layer.unwrap_or_default(),
+        tap_sparsities: vec![],
     };
-    let plan = CurvePlan { layer: a.layer_sparsities.clone(), network, per_tap };
-    plan.validate(taps.len())?;
     let bootstrap = ablation::Bootstrap { resamples: a.bootstrap, level: a.level, seed: a.seed };
     bootstrap.validate()?;
     let cfg = StudyConfig {
@@ -248,13 +271,22 @@ pub fn prune(a: PruneArgs) -> Result<()> {
         batch,
         bootstrap,
         probe_network,
+        probe_layers,
     };
     let units: usize = cfg.taps.iter().map(|t| t.channels()).sum();
     let frames = if criteria.iter().any(|c| c.is_tagging()) { design.frames_to_run() * rank_images.len() } else { 0 };
-    // with probed sparsities the network-wide count is known after the probe (at most 8)
-    let network_points = if probe_network { 8 } else { cfg.plan.network.len() };
-    let evaluations = CurvePlan { network: vec![0.5; network_points], ..cfg.plan.clone() }
-        .evaluations(&criteria, if criteria.contains(&Criterion::Random) { cfg.seeds.len() } else { 0 });
+    // with probed sparsities the counts are known after the probes: at most 9 (the linear
+    // fallback) network-wide and 5 per tap; the exact count comes with the plan (Part::Plan)
+    let most = CurvePlan {
+        network: if probe_network { vec![0.5; 9] } else { cfg.plan.network.clone() },
+        layer: if probe_layers { vec![0.5; ablation::LAYER_SPARSITIES] } else { cfg.plan.layer.clone() },
+        ..cfg.plan.clone()
+    };
+    let evaluations = AtomicUsize::new(
+        most.evaluations(&criteria, if criteria.contains(&Criterion::Random) { cfg.seeds.len() } else { 0 }),
+    );
+    let probes =
+        (usize::from(probe_network) + if probe_layers { cfg.plan.per_tap.len() } else { 0 }) * PROBE_GRID.len();
     if !a.quiet {
         eprintln!(
             "freqtag prune: {} — {} taps ({units} units), per-layer curves on {}; ranking on {} image(s), evaluating on {} ({}); {} criteria, {} random seeds; ≤ {} network evaluations; engine {}",
@@ -266,7 +298,7 @@ pub fn prune(a: PruneArgs) -> Result<()> {
             eval.description,
             criteria.len(),
             cfg.seeds.len(),
-            evaluations,
+            evaluations.load(Ordering::Relaxed),
             model.backend().describe()
         );
     }
@@ -281,8 +313,8 @@ pub fn prune(a: PruneArgs) -> Result<()> {
                 let (len, msg) = match s {
                     Stage::Tagging => (frames, "tagging frames"),
                     Stage::Activations => (rank_images.len(), "activation statistics"),
-                    Stage::Probe => (PROBE_GRID.len(), "probing random removal"),
-                    Stage::Curves => (evaluations, "ablated evaluations"),
+                    Stage::Probe => (probes, "probing random removal (at most)"),
+                    Stage::Curves => (evaluations.load(Ordering::Relaxed), "ablated evaluations"),
                 };
                 say(format!("{msg}: {len} to go"));
                 bar.reset();
@@ -293,6 +325,7 @@ pub fn prune(a: PruneArgs) -> Result<()> {
         bar.inc(n as u64);
     };
     let out = a.out.clone();
+    let mut probed = Vec::new();
     let mut on_part = |part: Part<'_>| -> Result<()> {
         match part {
             Part::Rankings(rankings, _) => {
@@ -301,12 +334,22 @@ pub fn prune(a: PruneArgs) -> Result<()> {
                 say(format!("rankings done: {} rankings → {}", rankings.len(), p.display()));
             }
             Part::Probe(probe, _) => {
+                // every probe so far (network-wide first, then the per-layer taps)
+                probed.push(probe.clone());
                 let p = out.join("sparsity_probe.json");
                 let text =
-                    serde_json::to_string_pretty(probe).map_err(|e| Error::Data(format!("{}: {e}", p.display())))?;
+                    serde_json::to_string_pretty(&probed).map_err(|e| Error::Data(format!("{}: {e}", p.display())))?;
                 export::write_bytes(&p, text.as_bytes())?;
-                say(format!("sparsities probed: {:?} ({}) → {}", probe.chosen, probe.rule, p.display()));
+                say(format!(
+                    "sparsities probed for {} ({} units): {:?} ({}) → {}",
+                    probe.scope,
+                    probe.units,
+                    probe.chosen,
+                    probe.rule,
+                    p.display()
+                ));
             }
+            Part::Plan(_, n) => evaluations.store(n, Ordering::Relaxed),
             Part::Scope { scope, points, done, of, .. } => {
                 let p = out.join("curves.parquet");
                 export::write_parquet(
