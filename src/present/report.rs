@@ -65,36 +65,59 @@ pub struct ReportFigures {
 /// A report section: its HTML and its figures (figure, caption, embed as PNG).
 pub type Section = (String, Vec<(Figure, String, bool)>);
 
-/// Make the report's figures.
+/// Make the report's figures, on all cores (each figure is drawn twice, SVG
+/// and PNG, and the PNG compressed hard: most of a report's time).
 pub fn figures(summary: &Summary, f: &Findings) -> Result<ReportFigures> {
     let results = summary;
-    let mut figs = Vec::new();
-    if let (Some(img), Some(info)) = (&summary.first_image, summary.images.first()) {
-        let stim = Stimulus::new(&results.design, img)?;
-        figs.push((
-            plots::stimulus_strip(&stim, 4)?,
-            format!("{}: parts (tinted) and four frames over one period", info.image),
-            true,
-        ));
-        figs.push((plots::alpha_traces(&stim)?, "modulation of each part".to_string(), false));
-    }
-    figs.push((
-        plots::layer_profile_of(summary)?,
-        "share of units with a significant intermodulation, by depth".into(),
-        false,
-    ));
-    let tags = results.design.tags_label();
-    let caption = format!(
-        "mean relative amplitude (÷ each unit's strongest component) of each lattice component of order ≤ 3, per tap (rows in graph order); {tags}"
-    );
-    figs.push((plots::tap_component_heatmap_of(summary)?, caption, true));
-    for u in f.top_units.iter().take(3) {
-        if let Some((_, spectrum)) = summary.top_units.iter().find(|(t, _)| t == u) {
-            let title = format!("{} unit {} ({})", u.tap, u.unit, u.image);
-            figs.push((plots::unit_spectrum(spectrum, 0, &results.lattice, &title)?, title, false));
-        }
-    }
-    Ok(ReportFigures { figures: figs, across: across_section(summary)? })
+    type Made = Result<Vec<(Figure, String, bool)>>;
+    let (mut stimulus, mut profile, mut heatmap, mut units): (Made, Made, Made, Made) =
+        (Ok(vec![]), Ok(vec![]), Ok(vec![]), Ok(vec![]));
+    let mut across: Result<Section> = Ok((String::new(), vec![]));
+    rayon::scope(|s| {
+        s.spawn(|_| {
+            stimulus = (|| {
+                let (Some(img), Some(info)) = (&summary.first_image, summary.images.first()) else { return Ok(vec![]) };
+                let stim = Stimulus::new(&results.design, img)?;
+                Ok(vec![
+                    (
+                        plots::stimulus_strip(&stim, 4)?,
+                        format!("{}: parts (tinted) and four frames over one period", info.image),
+                        true,
+                    ),
+                    (plots::alpha_traces(&stim)?, "modulation of each part".to_string(), false),
+                ])
+            })()
+        });
+        s.spawn(|_| {
+            profile = plots::layer_profile_of(summary)
+                .map(|p| vec![(p, "share of units with a significant intermodulation, by depth".into(), false)])
+        });
+        s.spawn(|_| {
+            let tags = results.design.tags_label();
+            let caption = format!(
+                "mean relative amplitude (÷ each unit's strongest component) of each lattice component of order ≤ 3, per tap (rows in graph order); {tags}"
+            );
+            heatmap = plots::tap_component_heatmap_of(summary).map(|h| vec![(h, caption, true)]);
+        });
+        s.spawn(|_| {
+            units = f
+                .top_units
+                .iter()
+                .take(3)
+                .filter_map(|u| summary.top_units.iter().find(|(t, _)| t == u).map(|(_, spectrum)| (u, spectrum)))
+                .map(|(u, spectrum)| {
+                    let title = format!("{} unit {} ({})", u.tap, u.unit, u.image);
+                    Ok((plots::unit_spectrum(spectrum, 0, &results.lattice, &title)?, title, false))
+                })
+                .collect()
+        });
+        s.spawn(|_| across = across_section(summary));
+    });
+    let mut figs = stimulus?;
+    figs.extend(profile?);
+    figs.extend(heatmap?);
+    figs.extend(units?);
+    Ok(ReportFigures { figures: figs, across: across? })
 }
 
 /// Write `report.html` into `dir`; returns its path.

@@ -200,9 +200,7 @@ impl DepthwiseNchw {
                 if s == 1 {
                     middle.copy_from_slice(&x[..middle.len()]);
                 } else {
-                    for (q, x) in middle.iter_mut().zip(x.iter().step_by(s)) {
-                        *q = *x;
-                    }
+                    every_second(middle, x);
                 }
             }
         }
@@ -252,9 +250,52 @@ fn sum_of_taps(out: &mut [f32], bias: f32, taps: &[f32], offsets: &[usize], src:
     }
 }
 
+/// `dst[j] = src[2j]` for every `j` of `dst`.
+fn every_second(dst: &mut [f32], src: &[f32]) {
+    assert!(dst.is_empty() || 2 * (dst.len() - 1) < src.len(), "depthwise input row out of range");
+    #[cfg(target_arch = "x86_64")]
+    if available() {
+        // SAFETY: AVX2 checked, the range by the assert above
+        unsafe { x86::every_second(dst, src) };
+        return;
+    }
+    for (d, s) in dst.iter_mut().zip(src.iter().step_by(2)) {
+        *d = *s;
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use std::arch::x86_64::*;
+
+    /// [`super::every_second`], eight values per step from 16 loaded while
+    /// all 16 lie inside `src`, the rest one by one.
+    ///
+    /// # Safety
+    /// AVX2 present; `src` holds `2·(dst.len() − 1) + 1` values.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn every_second(dst: &mut [f32], src: &[f32]) {
+        let (n, d, x) = (dst.len(), dst.as_mut_ptr(), src.as_ptr());
+        let mut j = 0;
+        // SAFETY: a step reads src[2j ..= 2j+15], inside src by the loop
+        // condition, and writes dst[j .. j+8], j + 8 <= n
+        unsafe {
+            while j + 8 <= n && 2 * j + 16 <= src.len() {
+                let (lo, hi) = (_mm256_loadu_ps(x.add(2 * j)), _mm256_loadu_ps(x.add(2 * j + 8)));
+                // [lo0 lo2 hi0 hi2 | lo4 lo6 hi4 hi6], then the middle 64-bit pairs swapped
+                let even = _mm256_shuffle_ps::<0b10_00_10_00>(lo, hi);
+                _mm256_storeu_ps(
+                    d.add(j),
+                    _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(even))),
+                );
+                j += 8;
+            }
+            while j < n {
+                *d.add(j) = *x.add(2 * j);
+                j += 1;
+            }
+        }
+    }
 
     /// [`super::sum_of_taps`]: 32 points per step in four registers (four
     /// independent chains of adds), then 8 per step, the last one masked.
@@ -366,6 +407,21 @@ impl TypedOp for DepthwiseNchw {
 mod tests {
     use super::*;
     use tract_onnx::tract_core::ops::cnn::{PaddingSpec, PoolSpec};
+
+    /// The de-interleave against its definition, every length and slack.
+    #[test]
+    fn every_second_takes_the_even_values() {
+        let src: Vec<f32> = (0..80).map(|i| i as f32 * 0.5 - 3.0).collect();
+        for n in 0..=39usize {
+            // the shortest source that holds the values (2n − 1), and longer
+            for len in (2 * n).saturating_sub(1)..=2 * n + 1 {
+                let mut dst = vec![f32::NAN; n];
+                every_second(&mut dst, &src[..len]);
+                let want: Vec<f32> = (0..n).map(|j| src[2 * j]).collect();
+                assert_eq!(dst, want, "n {n}, source length {len}");
+            }
+        }
+    }
 
     /// One depthwise convolution, tract's operator against ours, on the
     /// geometries of Lite0 (3×3 and 5×5, strides 1 and 2, symmetric and
