@@ -18,7 +18,8 @@
 //!
 //! Tables made by a lazy query in one cell need [`fresh`] before a later cell
 //! queries them by column name (each evcxr cell carries its own Polars hash
-//! seed); [`floats`], [`strings`] and [`column`] read columns safely.
+//! seed); [`floats`], [`floats_where`], [`strings`] and [`column`] read columns
+//! safely; [`nan_mean`] is the mean over non-NaN values, as an expression.
 //!
 //! evcxr keeps one rich output per MIME type and cell, so a loop that
 //! displays several values shows only the last: use [`figures`], [`images`]
@@ -558,7 +559,7 @@ pub fn fresh(df: &DataFrame) -> DataFrame {
 
 // Columns found by name without the hashed schema (see [`fresh`]): kept
 // in the statistics, which read notebook tables too.
-pub use crate::stats::columns::{column, floats, strings};
+pub use crate::stats::columns::{column, floats, floats_where, nan_mean, strings};
 
 /// Inline display for types freqtag does not own (Polars' `DataFrame`).
 /// Bring it into scope with `use freqtag::notebook::*;` and a cell ending

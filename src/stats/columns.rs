@@ -29,6 +29,21 @@ pub fn strings(df: &DataFrame, name: &str) -> Result<Vec<String>> {
     Ok(ca.iter().map(|v| v.unwrap_or("").to_string()).collect())
 }
 
+/// The numeric column `name` of the rows whose column `key` holds `value`
+/// (as text), in row order, nulls as NaN (see [`floats`]).
+pub fn floats_where(df: &DataFrame, key: &str, value: &str, name: &str) -> Result<Vec<f64>> {
+    let keys = keys(df, key)?;
+    Ok(floats(df, name)?.into_iter().zip(keys).filter(|(_, k)| k == value).map(|(v, _)| v).collect())
+}
+
+/// The mean of the float column `name` over its non-NaN values, named
+/// `name`, as a Polars expression for `agg`/`select`: a unit with no AC
+/// response has no IM share or integration index (NaN), which a plain
+/// `mean` would spread to the whole group.
+pub fn nan_mean(name: &str) -> Expr {
+    col(name).filter(col(name).is_not_nan()).mean().alias(name)
+}
+
 /// Any column as text (numbers formatted, nulls as ""), for grouping keys.
 pub(crate) fn keys(df: &DataFrame, name: &str) -> Result<Vec<String>> {
     let c = column(df, name)?;
@@ -59,4 +74,32 @@ pub(crate) fn groups(df: &DataFrame, by: &[&str]) -> Result<(Vec<usize>, Vec<Vec
 pub(crate) fn key_columns(df: &DataFrame, by: &[&str], rows: &[usize]) -> Result<Vec<Column>> {
     let idx = IdxCa::from_vec("idx".into(), rows.iter().map(|&r| r as IdxSize).collect());
     by.iter().map(|b| column(df, b)?.take(&idx).map_err(|e| Error::Data(format!("column '{b}': {e}")))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame() -> DataFrame {
+        df!(
+            "set" => ["a", "b", "a", "a", "b"],
+            "x" => [1.0, 10.0, f64::NAN, 3.0, 20.0],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn floats_where_keeps_the_rows_of_one_key_in_order() {
+        let v = floats_where(&frame(), "set", "b", "x").unwrap();
+        assert_eq!(v, vec![10.0, 20.0]);
+        assert_eq!(floats_where(&frame(), "set", "c", "x").unwrap(), Vec::<f64>::new());
+        assert!(floats_where(&frame(), "nope", "a", "x").unwrap_err().to_string().contains("no column 'nope'"));
+    }
+
+    #[test]
+    fn nan_mean_leaves_nans_out_of_each_group() {
+        let out = frame().lazy().group_by_stable([col("set")]).agg([nan_mean("x")]).collect().unwrap();
+        // group a: (1 + 3) / 2, the NaN left out (a plain mean gives NaN)
+        assert_eq!(floats(&out, "x").unwrap(), vec![2.0, 15.0]);
+    }
 }
