@@ -29,20 +29,10 @@ import json
 import os
 import sys
 
+from notebook_cells import faults, first_line, text
+
 REGENERATE = "scripts/render-notebooks.sh --store"
 MAX_PER_NOTEBOOK = 8
-
-
-def text(value):
-    return "".join(value) if isinstance(value, list) else (value or "")
-
-
-def first_line(cell):
-    for line in text(cell.get("source", "")).splitlines():
-        if line.strip():
-            line = line.strip()
-            return line if len(line) <= 60 else line[:59] + "…"
-    return "(empty cell)"
 
 
 def kinds(cell):
@@ -90,12 +80,8 @@ def check(stored_path, executed_path):
     s_cells, e_cells = stored.get("cells", []), executed.get("cells", [])
     # stored errors and `()` results, whatever the executed notebook says
     for i, cell in enumerate(s_cells):
-        for out in cell.get("outputs", []):
-            if out.get("output_type") == "error":
-                at(i, cell, f"the stored cell shows an error ({out.get('ename', '?')})")
-            elif out.get("output_type") == "execute_result" \
-                    and text(out.get("data", {}).get("text/plain")).strip() == "()":
-                at(i, cell, "the stored cell shows a bare `()` result (end its last expression with `;`)")
+        for fault in faults(cell):
+            at(i, cell, f"the stored cell shows {fault}")
 
     # the cells themselves
     same_cells = True

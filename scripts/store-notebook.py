@@ -28,21 +28,14 @@ import re
 import sys
 import tempfile
 
+from notebook_cells import faults, first_line, text
+
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-
-
-def text(value):
-    return "".join(value) if isinstance(value, list) else value
 
 
 def lines(value):
     # nbformat's on-disk form for multi-line strings: a list of lines
     return value.splitlines(True)
-
-
-def first_line(cell):
-    src = text(cell.get("source", "")).strip().splitlines()
-    return src[0][:70] if src else "(empty)"
 
 
 def main():
@@ -68,15 +61,10 @@ def main():
         cell.get("metadata", {}).pop("execution", None)
         if cell["cell_type"] != "code":
             continue
+        problems += [f"cell #{i} ({first_line(cell)}): shows {fault}" for fault in faults(cell)]
         outputs = []
         for out in cell.get("outputs", []):
-            kind = out.get("output_type")
-            if kind == "error":
-                problems.append(f"cell #{i} ({first_line(cell)}): error output {out.get('ename', '')}")
-            if kind == "execute_result" and text(out.get("data", {}).get("text/plain", "")).strip() == "()":
-                problems.append(f"cell #{i} ({first_line(cell)}): bare `()` result "
-                                "(end the cell's last expression with `;`)")
-            if kind == "stream":
+            if out.get("output_type") == "stream":
                 clean = ANSI.sub("", text(out.get("text", "")))
                 if outputs and outputs[-1].get("output_type") == "stream" and outputs[-1].get("name") == out.get("name"):
                     clean = text(outputs[-1]["text"]) + clean

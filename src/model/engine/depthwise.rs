@@ -9,23 +9,24 @@
 //! run their loop down the columns, scalar on every machine.
 //!
 //! [`rewrite`] replaces each such convolution of a decluttered tract model
-//! (f32, NCHW, two spatial axes, one output per input channel, constant
-//! kernel and bias) by [`DepthwiseNchw`] before tract optimises the rest.
-//! It computes one output row at a time: the row starts at the bias, and
-//! each kernel tap whose input row exists adds `w · input` over the range of
-//! output points whose input column exists — a scaled add of two rows, which
-//! runs eight points per AVX2 instruction for strides 1 and 2 and needs no
-//! zones: padding is the range, nothing is copied.
+//! (f32, NCHW or CHW, two spatial axes, stride 1 or 2 along both, no
+//! dilation, one output per input channel, constant kernel and bias) by
+//! [`DepthwiseNchw`] before tract optimises the rest. Per channel, the input
+//! is laid out once, zero-padded, as stride² phase planes, so that every
+//! kernel tap is one stride-1 run over the whole plane (no zones, no border
+//! cases); the output is computed 32 points per step in AVX2 registers.
 //!
 //! **Same numbers as tract.** Every output is its bias plus the products of
-//! its in-range taps added in kernel order (row-major), each a multiply then
-//! an add in f32 (no fused multiply-add) — the order and the roundings of
-//! tract's own loop, so outputs are bit-for-bit tract's (tested below against
-//! tract's operator on every stride, padding and kernel size Lite0 uses, and
-//! end to end against onnxruntime in tests/ort_backend.rs).
+//! its taps added in kernel order (row-major), each a multiply then an add
+//! in f32 (no fused multiply-add) — the order and the roundings of tract's
+//! own loop. A padded tap adds `w · 0`, which tract skips: that can only
+//! flip the sign of an exact zero, so outputs equal tract's as numbers
+//! (tested below against tract's operator on the strides, paddings and
+//! kernel sizes Lite0 uses, and end to end against onnxruntime in
+//! tests/ort_backend.rs).
 //!
-//! Elsewhere (no AVX2, another architecture, a quantised or grouped
-//! convolution) tract's own operator runs, unchanged.
+//! Elsewhere (no AVX2, another architecture, a quantised, grouped, dilated
+//! or stride-3 convolution) tract's own operator runs, unchanged.
 
 use tract_onnx::tract_core::internal::*;
 use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat};
