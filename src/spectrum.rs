@@ -86,6 +86,16 @@ impl Spectrum {
         self.amplitude[u * self.bins() + k]
     }
 
+    /// The amplitudes at some bins only, row-major `[units, bins.len()]`
+    /// (e.g. at [`carried_bins`], as the `.npy` files hold them).
+    pub fn amplitude_at(&self, bins: &[usize]) -> Vec<f32> {
+        gather_columns(&self.amplitude, self.bins(), bins)
+    }
+    /// The phases at some bins only, row-major `[units, bins.len()]`.
+    pub fn phase_at(&self, bins: &[usize]) -> Vec<f32> {
+        gather_columns(&self.phase, self.bins(), bins)
+    }
+
     /// Spectra of all `units` from activations laid out `[frames, units]`
     /// (frame-major, as the probe produces them).
     pub fn from_activations(acts: &[f32], frames: usize, units: usize, fs_hz: f64) -> Result<Spectrum> {
@@ -160,6 +170,33 @@ impl Spectrum {
     }
 }
 
+/// The bins of an N-frame window (N = `frames`) that a run of `frames_run`
+/// frames can make non-zero: all N/2 + 1 when the whole window ran; with the
+/// periodicity shortcut (N = r·P, P = `frames_run` frames run) the bins
+/// 0, r, 2r, …, r·⌊P/2⌋ — P/2 + 1 of them, frequency j·fs/P — because every
+/// other bin of r repeats of a P-frame block is exactly zero
+/// ([`Spectrum::from_period`]). The `.npy` spectra hold these bins only.
+pub fn carried_bins(frames: usize, frames_run: usize) -> Vec<usize> {
+    let step = if frames_run > 0 && frames_run < frames && frames.is_multiple_of(frames_run) {
+        frames / frames_run
+    } else {
+        1
+    };
+    (0..=frames / 2).step_by(step).collect()
+}
+
+/// Columns `bins` of a row-major array with `width` columns.
+fn gather_columns(values: &[f32], width: usize, bins: &[usize]) -> Vec<f32> {
+    if bins.len() == width {
+        return values.to_vec();
+    }
+    let mut out = Vec::with_capacity(values.len() / width.max(1) * bins.len());
+    for row in values.chunks_exact(width) {
+        out.extend(bins.iter().map(|&k| row[k]));
+    }
+    out
+}
+
 fn fft_for(n: usize) -> Arc<dyn RealToComplex<f64>> {
     thread_local! {
         static PLANNER: std::cell::RefCell<RealFftPlanner<f64>> = std::cell::RefCell::new(RealFftPlanner::new());
@@ -193,6 +230,35 @@ mod tests {
         let nyq = signal(8, 8.0, |t| (2.0 * PI * 4.0 * t).cos());
         let s = Spectrum::from_activations(&nyq, 8, 1, 8.0).unwrap();
         assert!((s.amp(0, 4) - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn carried_bins_are_the_period_bins() {
+        // 240 frames, one 80-frame period: bins 0, 3, …, 120
+        let b = carried_bins(240, 80);
+        assert_eq!((b.len(), b[1], *b.last().unwrap()), (41, 3, 120));
+        assert_eq!(carried_bins(240, 240), (0..=120).collect::<Vec<_>>());
+        // odd period: P/2 + 1 bins, the last below N/2
+        assert_eq!(carried_bins(240, 15), vec![0, 16, 32, 48, 64, 80, 96, 112]);
+        assert_eq!(carried_bins(240, 1), vec![0]);
+        // a run that is not a whole number of periods carries every bin
+        assert_eq!(carried_bins(240, 70).len(), 121);
+        // every bin left out is exactly zero, for even and odd periods
+        for period in [80, 15, 48] {
+            let units = 2;
+            let acts: Vec<f32> = (0..period * units).map(|i| ((i * 7919) % 113) as f32 / 37.0).collect();
+            let s = Spectrum::from_period(&acts, period, units, 120.0, 240).unwrap();
+            let kept = carried_bins(240, period);
+            assert_eq!(kept.len(), period / 2 + 1);
+            for u in 0..units {
+                for k in (0..s.bins()).filter(|k| !kept.contains(k)) {
+                    assert_eq!((s.amp(u, k), s.unit_phase(u)[k]), (0.0, 0.0), "period {period}, bin {k}");
+                }
+            }
+            let at = s.amplitude_at(&kept);
+            assert_eq!(at.len(), units * kept.len());
+            assert_eq!(at[kept.len() + 1], s.amp(1, kept[1]));
+        }
     }
 
     #[test]

@@ -208,7 +208,9 @@ impl Summary {
                 .collect();
             self.first_image = Some(img.prepared.clone());
         }
-        let mut candidates: Vec<NotableUnit> = Vec::new();
+        // (key, tap, unit) of every ranked unit; names are copied for the
+        // few that make the list only
+        let mut candidates: Vec<(f64, usize, usize)> = Vec::new();
         for (ti, (sum, t)) in self.taps.iter_mut().zip(&img.taps).enumerate() {
             for (u, s) in t.scores.iter().enumerate() {
                 sum.n += 1;
@@ -224,14 +226,7 @@ impl Summary {
                     sum.integration_n += 1;
                 }
                 if s.im.is_finite() && s.integration.is_finite() {
-                    candidates.push(NotableUnit {
-                        image: img.image.clone(),
-                        tap: t.tap.info.name.clone(),
-                        tap_index: ti,
-                        unit: u,
-                        im: s.im,
-                        integration: s.integration,
-                    });
+                    candidates.push((s.im * s.integration, ti, u));
                 }
             }
             for unit in &t.components {
@@ -243,9 +238,25 @@ impl Summary {
                 }
             }
         }
-        sort_notable(&mut candidates);
-        candidates.truncate(TOP_UNITS);
-        for c in candidates {
+        // strongest first, ties in tap and unit order (a stable sort of the
+        // TOP_UNITS strongest: the order a full stable sort would give)
+        let by_key =
+            |a: &(f64, usize, usize), b: &(f64, usize, usize)| b.0.total_cmp(&a.0).then((a.1, a.2).cmp(&(b.1, b.2)));
+        if candidates.len() > TOP_UNITS {
+            candidates.select_nth_unstable_by(TOP_UNITS - 1, by_key);
+            candidates.truncate(TOP_UNITS);
+        }
+        candidates.sort_by(by_key);
+        for (_, ti, u) in candidates {
+            let s = &img.taps[ti].scores[u];
+            let c = NotableUnit {
+                image: img.image.clone(),
+                tap: img.taps[ti].tap.info.name.clone(),
+                tap_index: ti,
+                unit: u,
+                im: s.im,
+                integration: s.integration,
+            };
             let spectrum = one_unit(&img.taps[c.tap_index].spectrum, c.unit);
             self.top_units.push((c, spectrum));
         }
@@ -303,11 +314,6 @@ impl Summary {
             top_units: self.top_units.iter().map(|(u, _)| u.clone()).collect(),
         }
     }
-}
-
-/// Strongest first by IM response × integration index.
-fn sort_notable(v: &mut [NotableUnit]) {
-    v.sort_by(|a, b| b.key().total_cmp(&a.key()));
 }
 
 /// Unit `u` of `s` as a one-unit spectrum.

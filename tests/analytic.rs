@@ -204,6 +204,64 @@ fn relu_of_the_mean_fills_the_lattice() {
     assert!(scores.integration > 0.05, "{scores:?}");
 }
 
+/// The `.npy` spectra rebuild the whole window: their columns are the
+/// spectrum in memory at `bin_index`, and every bin they leave out is zero.
+#[test]
+fn exported_spectra_rebuild_the_window() {
+    use ndarray_npy::ReadNpyExt;
+    let dir = tempfile::tempdir().unwrap();
+    let model = load(dir.path(), "relu", relu_of_mean_model(C, H, W, 0.4));
+    for (design, carried) in [(Design::paper(), 41), (Design::paper().noise(0.05, 3), 121)] {
+        let r = run(model.clone(), "relu", design);
+        let out = dir.path().join(format!("out{carried}"));
+        let folder = freqtag::export::write_image_spectra(&r, &r.images[0], &out).unwrap();
+        let t = &r.images[0].taps[0];
+        let stem = t.tap.info.file_stem();
+        let sidecar: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(folder.join(format!("{stem}.json"))).unwrap()).unwrap();
+        let index: Vec<usize> =
+            sidecar["bin_index"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+        assert_eq!((index.len(), sidecar["bins"].as_u64()), (carried, Some(carried as u64)));
+        for (file, values) in
+            [(format!("{stem}.npy"), &t.spectrum.amplitude), (format!("{stem}.phase.npy"), &t.spectrum.phase)]
+        {
+            let a = ndarray::Array2::<f32>::read_npy(std::fs::File::open(folder.join(&file)).unwrap()).unwrap();
+            assert_eq!(a.shape(), &[t.spectrum.units, carried], "{file}");
+            let mut full = ndarray::Array2::<f32>::zeros((t.spectrum.units, t.spectrum.bins()));
+            for (j, &k) in index.iter().enumerate() {
+                full.column_mut(k).assign(&a.column(j));
+            }
+            assert_eq!(full.as_slice().unwrap(), &values[..], "{file} does not rebuild the window");
+        }
+        let f = sidecar["frequencies_hz"].as_array().unwrap();
+        assert_eq!(f[1].as_f64(), Some(t.spectrum.frequency(index[1])));
+    }
+}
+
+/// The relative amplitude, no longer a column, is one expression away and
+/// equals the library's for every unit that responds.
+#[test]
+fn relative_amplitude_expression_equals_the_library() {
+    use polars::prelude::IntoLazy;
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(load(dir.path(), "cnn", conv_relu_model(C, H, W, 5, 3)), "default", Design::paper());
+    let df = freqtag::tables::components(&r)
+        .unwrap()
+        .lazy()
+        .with_column(freqtag::tables::relative_amplitude().unwrap().alias("relative"))
+        .collect()
+        .unwrap();
+    let got = freqtag::stats::columns::floats(&df, "relative").unwrap();
+    let want: Vec<f32> =
+        r.images[0].taps.iter().flat_map(|t| t.components.iter().flatten().map(|m| m.relative)).collect();
+    assert_eq!(got.len(), want.len());
+    let responding = want.iter().filter(|w| w.is_finite()).count();
+    assert!(responding > 50, "only {responding} finite relative amplitudes");
+    for (g, w) in got.iter().zip(&want).filter(|(_, w)| w.is_finite()) {
+        assert!((g - *w as f64).abs() <= 1e-6, "{g} vs {w}");
+    }
+}
+
 #[test]
 fn noise_makes_neighbour_metrics_meaningful_and_is_reproducible() {
     let dir = tempfile::tempdir().unwrap();

@@ -66,9 +66,13 @@ fn a_run_on_mnist_writes_tables_spectra_plots_and_report() {
     let sidecar: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&sidecar_path).unwrap()).unwrap();
     let npy = sidecar_path.with_file_name(sidecar["amplitude_file"].as_str().unwrap());
     let arr = freqtag::images::read_npy_f32(&npy).unwrap();
-    assert_eq!(arr.shape(), &[sidecar["units"].as_u64().unwrap() as usize, 121]);
-    assert_eq!(sidecar["frames"], 240);
-    assert_eq!(sidecar["bins"], 121);
+    // the paper design runs one 80-frame period of its 240 frames: the file
+    // holds the 41 bins that period carries (0, 1.5, … 60 Hz), not the 121
+    // of the window, of which the other 80 are exactly zero
+    assert_eq!(arr.shape(), &[sidecar["units"].as_u64().unwrap() as usize, 41]);
+    assert_eq!((sidecar["frames"].as_u64(), sidecar["frames_run"].as_u64()), (Some(240), Some(80)));
+    assert_eq!((sidecar["bins"].as_u64(), sidecar["window_bins"].as_u64()), (Some(41), Some(121)));
+    assert_eq!((sidecar["bin_index"][1].as_u64(), sidecar["frequencies_hz"][1].as_f64()), (Some(3), Some(1.5)));
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("<svg") && html.contains("data:image/png;base64,"), "figures not embedded");
     assert!(!html.contains("src=\"plots/"), "report must not depend on side files");

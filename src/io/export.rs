@@ -3,7 +3,7 @@
 //!
 //! In: [`ImageResult`]s as they finish (or whole [`Results`]) and the tables
 //! of [`crate::tables`]. Out, under an output folder `DIR`, the [`Output`]s
-//! asked for (`freqtag run --tables`; marked * the default set, about 30 MB
+//! asked for (`freqtag run --tables`; marked * the default set, about 15 MB
 //! per EfficientNet-Lite0 image with its 82 default taps):
 //!
 //! ```text
@@ -16,6 +16,12 @@
 //!   DIR/spectra/<image>/<tap>.phase.npy  float32 [units, bins] phases (rad)             `phase-npy`
 //!   DIR/spectra/<image>/spectra.parquet  one row per (tap, unit, bin)                   `spectra`
 //! ```
+//!
+//! The `.npy` spectra hold the bins the run can make non-zero
+//! ([`crate::spectrum::carried_bins`]): with the periodicity shortcut (the
+//! paper design runs one 80-frame period of its 240-frame window) every
+//! third bin, 41 of 121, all others being exactly zero; the sidecar lists
+//! them (`bin_index`, `frequencies_hz`; [`SPECTRA_LAYOUT`]).
 //!
 //! The tables are written with one row group per image; float columns are
 //! stored as float32 ([`compact`]: every value comes from float32
@@ -162,16 +168,19 @@ fn write_image_files(results: &Results, image: &ImageResult, dir: &Path, outputs
     let mut files = Vec::new();
     let d = &results.design;
     if outputs.has(Output::SpectraNpy) || outputs.has(Output::PhaseNpy) {
+        // the bins the run can make non-zero: with the periodicity shortcut
+        // one in N/P, every other bin being exactly zero
+        let kept = crate::spectrum::carried_bins(d.frames, image.frames_run);
         for t in &image.taps {
             let s = &t.spectrum;
             let stem = t.tap.info.file_stem();
             let (amp_file, phase_file) = (format!("{stem}.npy"), format!("{stem}.phase.npy"));
             if outputs.has(Output::SpectraNpy) {
-                write_npy(&folder.join(&amp_file), &s.amplitude, s.units, s.bins())?;
+                write_npy(&folder.join(&amp_file), &s.amplitude_at(&kept), s.units, kept.len())?;
                 files.push(folder.join(&amp_file));
             }
             if outputs.has(Output::PhaseNpy) {
-                write_npy(&folder.join(&phase_file), &s.phase, s.units, s.bins())?;
+                write_npy(&folder.join(&phase_file), &s.phase_at(&kept), s.units, kept.len())?;
                 files.push(folder.join(&phase_file));
             }
             let sidecar = json!({
@@ -191,11 +200,14 @@ fn write_image_files(results: &Results, image: &ImageResult, dir: &Path, outputs
                 "parts": d.layout.name(),
                 "modulation": d.modulation,
                 "units": s.units,
-                "bins": s.bins(),
-                "frequencies_hz": s.frequencies(),
+                "frames_run": image.frames_run,
+                "window_bins": s.bins(),
+                "bins": kept.len(),
+                "bin_index": kept,
+                "frequencies_hz": kept.iter().map(|&k| s.frequency(k)).collect::<Vec<_>>(),
                 "amplitude_file": outputs.has(Output::SpectraNpy).then_some(amp_file),
                 "phase_file": outputs.has(Output::PhaseNpy).then_some(phase_file),
-                "layout": "[units, bins], row u is unit u: u indexes unit_shape row-major (axes unit_axes; channel u for spatial-mean taps)",
+                "layout": SPECTRA_LAYOUT,
                 "scaling": "single-sided amplitude in activation units: |X_0|/N at DC, 2|X_k|/N for 0<k<N/2, |X_N/2|/N at Nyquist; phase arg(X_k) in radians (cosine phase)",
             });
             let text = serde_json::to_string_pretty(&sidecar).map_err(|e| Error::export_from(&folder, e))?;
@@ -213,6 +225,13 @@ fn write_image_files(results: &Results, image: &ImageResult, dir: &Path, outputs
     }
     Ok(files)
 }
+
+/// How a `.npy` spectrum is laid out (every sidecar says it).
+pub const SPECTRA_LAYOUT: &str = "[units, bins]: row u is unit u (u indexes unit_shape row-major, axes unit_axes; \
+channel u for spatial-mean taps); column j is bin bin_index[j] of the frames-frame window, frequency frequencies_hz[j]. \
+When frames_run < frames (the stimulus repeats every frames_run frames, so only one period went through the network) \
+the columns are the window's bins 0, r, 2r, … (r = frames / frames_run) and every bin of the window_bins not listed \
+in bin_index is exactly zero: full[:, bin_index] = array rebuilds the whole window.";
 
 /// One kind of output file of an experiment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -497,13 +516,19 @@ fn write_stream(
     let mut files = Vec::new();
     for image in rx {
         let one = std::slice::from_ref(&image);
-        if outputs.has(Output::Scores) {
-            scores.write(&compact(tables::scores_for(ctx, one)?)?, &meta)?;
-        }
-        if outputs.has(Output::Components) {
-            components.write(&compact(tables::components_for(ctx, one)?)?, &meta)?;
-        }
-        files.extend(write_image_files(ctx, &image, dir, outputs)?);
+        // the tables here, the spectra files beside them (both cores when
+        // the network is done: the last image's writing is what a run waits for)
+        let spectra = std::thread::scope(|s| {
+            let spectra = s.spawn(|| write_image_files(ctx, &image, dir, outputs));
+            if outputs.has(Output::Scores) {
+                scores.write(&compact(tables::scores_for(ctx, one)?)?, &meta)?;
+            }
+            if outputs.has(Output::Components) {
+                components.write(&compact(tables::components_for(ctx, one)?)?, &meta)?;
+            }
+            spectra.join().unwrap_or_else(|_| Err(Error::Data("writing the spectra files panicked".into())))
+        });
+        files.extend(spectra?);
     }
     for s in [scores, components] {
         files.extend(s.finish()?);

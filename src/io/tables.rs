@@ -7,9 +7,11 @@
 //!   `amplitude` (activation units, single-sided), `phase` (radians),
 //!   `component` (lattice label or null), `kind`.
 //! - [`components`] — one row per (image, tap, unit, lattice component):
-//!   `amplitude`, `phase`, `relative` (÷ unit's strongest component), `snr`,
-//!   `bca`, `z` (neighbour preset in `preset`), `significant`, `order`,
-//!   `collisions`, `aliased`.
+//!   `amplitude`, `phase`, `snr`, `bca`, `z` (neighbour preset in `preset`),
+//!   `significant`, `order`, `collisions`, `aliased`. The relative amplitude
+//!   (÷ the unit's strongest component) is not stored — it is one
+//!   expression away, [`relative_amplitude`] — so that the default files
+//!   stay small (it was a third of components.parquet).
 //! - [`scores`] — one row per (image, tap, unit): the unit scores of
 //!   [`crate::metrics`] (`tagged_f1`, `tagged_f2`, …, `tagged_total`, `im`,
 //!   the power shares, `selectivity`, `integration`, `authors_snr`,
@@ -18,6 +20,8 @@
 //! Every table also carries `tap`, `op` (ONNX op type) and `depth` (the
 //! node's position in the graph, input → output) so that group-bys by layer
 //! are one call; the modulation depth d is `mod_depth`.
+
+use std::sync::Arc;
 
 use polars::prelude::*;
 
@@ -30,46 +34,126 @@ fn pl(e: PolarsError) -> Error {
     Error::Data(format!("table: {e}"))
 }
 
-/// Design columns repeated on every row.
-fn design_columns(model: &str, d: &Design, height: usize) -> Vec<Column> {
-    let freqs = d.frequencies().iter().map(|f| f.to_string()).collect::<Vec<_>>().join(",");
-    let depth = d.tags.first().map(|t| t.depth).unwrap_or(f64::NAN);
-    let s = |name: &str, v: &str| {
-        Column::new_scalar(name.into(), Scalar::new(DataType::String, AnyValue::StringOwned(v.into())), height)
-    };
-    vec![
-        s("model", model),
-        s("parts", &d.layout.name()),
-        s("modulation", &d.modulation.to_string()),
-        Column::new_scalar("fs_hz".into(), Scalar::new(DataType::Float64, AnyValue::Float64(d.fs_hz)), height),
-        Column::new_scalar("frames".into(), Scalar::new(DataType::UInt32, AnyValue::UInt32(d.frames as u32)), height),
-        s("freqs_hz", &freqs),
-        Column::new_scalar("mod_depth".into(), Scalar::new(DataType::Float64, AnyValue::Float64(depth)), height),
-    ]
+/// Text columns — names of images, taps, ops, components, the design's
+/// words — are categorical: a table of millions of rows repeats a few dozen
+/// names, and a categorical column holds one small code per row (Polars'
+/// global categories), is built without a string per row and is written to
+/// Parquet as a dictionary without hashing every row again (the components
+/// table of one Lite0 image, 800,000 rows, was built and written in about a
+/// second as String columns). Polars reads them back as categorical; in
+/// expressions they compare with string literals as text columns do.
+///
+/// Polars' global categories, held for as long as a table is built: the
+/// mapping from text to ids lives only while something holds it.
+struct Text {
+    cats: Arc<Categories>,
+    mapping: Arc<CategoricalMapping>,
 }
 
-fn frame(model: &str, design: &Design, mut cols: Vec<Column>) -> Result<DataFrame> {
+impl Text {
+    fn new() -> Text {
+        let cats = Categories::global();
+        let mapping = cats.mapping();
+        Text { cats, mapping }
+    }
+    /// The category ids of `values`, in order.
+    fn ids<S: AsRef<str>>(&self, values: &[S]) -> Result<Vec<u32>> {
+        values.iter().map(|v| self.mapping.insert_cat(v.as_ref()).map_err(pl)).collect()
+    }
+    fn dtype(&self) -> DataType {
+        DataType::Categorical(self.cats.clone(), self.mapping.clone())
+    }
+    /// A categorical column from one id ([`Text::ids`]) per row.
+    fn column(&self, name: &str, ids: Vec<u32>) -> Column {
+        let codes = UInt32Chunked::from_vec(name.into(), ids);
+        // SAFETY: every id came from `Text::ids`, i.e. from this mapping
+        unsafe { Categorical32Chunked::from_cats_and_dtype_unchecked(codes, self.dtype()) }.into_column()
+    }
+    /// [`Text::column`] with nulls (`None`).
+    fn column_or_null(&self, name: &str, ids: Vec<Option<u32>>) -> Column {
+        let codes = UInt32Chunked::from_iter_options(name.into(), ids.into_iter());
+        // SAFETY: as in `column`
+        unsafe { Categorical32Chunked::from_cats_and_dtype_unchecked(codes, self.dtype()) }.into_column()
+    }
+    /// A categorical column holding `value` on every row.
+    fn constant(&self, name: &str, value: &str, height: usize) -> Result<Column> {
+        let id = self.ids(&[value])?[0];
+        Ok(self.column(name, vec![id; height]))
+    }
+}
+
+/// Design columns repeated on every row.
+fn design_columns(text: &Text, model: &str, d: &Design, height: usize) -> Result<Vec<Column>> {
+    let freqs = d.frequencies().iter().map(|f| f.to_string()).collect::<Vec<_>>().join(",");
+    let depth = d.tags.first().map(|t| t.depth).unwrap_or(f64::NAN);
+    Ok(vec![
+        text.constant("model", model, height)?,
+        text.constant("parts", &d.layout.name(), height)?,
+        text.constant("modulation", &d.modulation.to_string(), height)?,
+        Column::new_scalar("fs_hz".into(), Scalar::new(DataType::Float64, AnyValue::Float64(d.fs_hz)), height),
+        Column::new_scalar("frames".into(), Scalar::new(DataType::UInt32, AnyValue::UInt32(d.frames as u32)), height),
+        text.constant("freqs_hz", &freqs, height)?,
+        Column::new_scalar("mod_depth".into(), Scalar::new(DataType::Float64, AnyValue::Float64(depth)), height),
+    ])
+}
+
+fn frame(text: &Text, model: &str, design: &Design, mut cols: Vec<Column>) -> Result<DataFrame> {
     let height = cols.first().map(|c| c.len()).unwrap_or(0);
-    cols.extend(design_columns(model, design, height));
+    cols.extend(design_columns(text, model, design, height)?);
     DataFrame::new(height, cols).map_err(pl)
+}
+
+/// The per-row text columns `image`, `tap` and `op` of per-unit tables:
+/// category ids per image and per tap, repeated `rows(tap)` times.
+struct UnitKeys {
+    image: Vec<u32>,
+    tap: Vec<u32>,
+    op: Vec<u32>,
+}
+
+impl UnitKeys {
+    fn new(rows: usize) -> UnitKeys {
+        UnitKeys { image: Vec::with_capacity(rows), tap: Vec::with_capacity(rows), op: Vec::with_capacity(rows) }
+    }
+    /// Ids of every image's name and of every tap's name and op (taps of the
+    /// first image: every image has the same taps).
+    fn ids(text: &Text, images: &[ImageResult]) -> Result<(Vec<u32>, Vec<u32>, Vec<u32>)> {
+        let names: Vec<&str> = images.iter().map(|i| i.image.as_str()).collect();
+        let taps = images.first().map(|i| i.taps.as_slice()).unwrap_or_default();
+        let tap_names: Vec<&str> = taps.iter().map(|t| t.tap.info.name.as_str()).collect();
+        let ops: Vec<&str> = taps.iter().map(|t| t.tap.info.op.as_str()).collect();
+        Ok((text.ids(&names)?, text.ids(&tap_names)?, text.ids(&ops)?))
+    }
+    fn push(&mut self, image: u32, tap: u32, op: u32, n: usize) {
+        self.image.extend(std::iter::repeat_n(image, n));
+        self.tap.extend(std::iter::repeat_n(tap, n));
+        self.op.extend(std::iter::repeat_n(op, n));
+    }
+    fn columns(self, text: &Text) -> [Column; 3] {
+        [text.column("image", self.image), text.column("tap", self.tap), text.column("op", self.op)]
+    }
 }
 
 /// Spectra of one image: one row per (tap, unit, bin).
 pub fn spectra_of(results: &Results, image: &ImageResult) -> Result<DataFrame> {
+    let text = Text::new();
     let rows: usize = image.taps.iter().map(|t| t.spectrum.units * t.spectrum.bins()).sum();
+    let (_, tap_ids, _) = UnitKeys::ids(&text, std::slice::from_ref(image))?;
     let (mut tap, mut unit, mut bin, mut freq) =
         (Vec::with_capacity(rows), Vec::with_capacity(rows), Vec::with_capacity(rows), Vec::with_capacity(rows));
     let (mut amp, mut phase, mut comp, mut kind) =
         (Vec::with_capacity(rows), Vec::with_capacity(rows), Vec::with_capacity(rows), Vec::with_capacity(rows));
-    let labels: Vec<Option<&str>> =
-        (0..results.design.bins()).map(|k| results.lattice.at_bin(k).map(|c| c.label.as_str())).collect();
-    let kinds: Vec<Option<&str>> =
-        (0..results.design.bins()).map(|k| results.lattice.at_bin(k).map(|c| c.kind.as_str())).collect();
-    for t in &image.taps {
+    let at_bin: Vec<Option<&crate::components::Component>> =
+        (0..results.design.bins()).map(|k| results.lattice.at_bin(k)).collect();
+    let label_ids = text.ids(&at_bin.iter().map(|c| c.map(|c| c.label.as_str()).unwrap_or("")).collect::<Vec<_>>())?;
+    let kind_ids = text.ids(&at_bin.iter().map(|c| c.map(|c| c.kind.as_str()).unwrap_or("")).collect::<Vec<_>>())?;
+    let labels: Vec<Option<u32>> = at_bin.iter().zip(&label_ids).map(|(c, &id)| c.map(|_| id)).collect();
+    let kinds: Vec<Option<u32>> = at_bin.iter().zip(&kind_ids).map(|(c, &id)| c.map(|_| id)).collect();
+    for (ti, t) in image.taps.iter().enumerate() {
         let s = &t.spectrum;
         for u in 0..s.units {
             for k in 0..s.bins() {
-                tap.push(t.tap.info.name.as_str());
+                tap.push(tap_ids[ti]);
                 unit.push(u as u32);
                 bin.push(k as u32);
                 freq.push(s.frequency(k));
@@ -82,22 +166,19 @@ pub fn spectra_of(results: &Results, image: &ImageResult) -> Result<DataFrame> {
     }
     let n = tap.len();
     frame(
+        &text,
         &results.model,
         &results.design,
         vec![
-            Column::new_scalar(
-                "image".into(),
-                Scalar::new(DataType::String, AnyValue::StringOwned(image.image.as_str().into())),
-                n,
-            ),
-            Column::new("tap".into(), tap),
+            text.constant("image", &image.image, n)?,
+            text.column("tap", tap),
             Column::new("unit".into(), unit),
             Column::new("bin".into(), bin),
             Column::new("frequency_hz".into(), freq),
             Column::new("amplitude".into(), amp),
             Column::new("phase".into(), phase),
-            Column::new("component".into(), comp),
-            Column::new("kind".into(), kind),
+            text.column_or_null("component", comp),
+            text.column_or_null("kind", kind),
         ],
     )
 }
@@ -125,93 +206,123 @@ pub fn components(results: &Results) -> Result<DataFrame> {
 /// [`components`] of some images only; `results` gives the model, design
 /// and lattice (its images are not read).
 pub fn components_for(results: &Results, images: &[ImageResult]) -> Result<DataFrame> {
+    let text = Text::new();
     let lat = &results.lattice;
+    let rows: usize =
+        images.iter().flat_map(|i| &i.taps).map(|t| t.components.iter().map(Vec::len).sum::<usize>()).sum();
+    let (image_ids, tap_ids, op_ids) = UnitKeys::ids(&text, images)?;
+    let labels: Vec<&str> = lat.components.iter().map(|c| c.label.as_str()).collect();
+    let kinds: Vec<&str> = lat.components.iter().map(|c| c.kind.as_str()).collect();
     let collisions: Vec<String> = lat.components.iter().map(|c| c.collisions.join(" ")).collect();
-    let mut c = ColumnsBuilder::default();
-    for img in images {
-        for t in &img.taps {
+    let (label_ids, kind_ids, collision_ids) = (text.ids(&labels)?, text.ids(&kinds)?, text.ids(&collisions)?);
+    let mut keys = UnitKeys::new(rows);
+    let mut c = ColumnsBuilder::with_capacity(rows);
+    for (i, img) in images.iter().enumerate() {
+        for (k, t) in img.taps.iter().enumerate() {
+            let n: usize = t.components.iter().map(Vec::len).sum();
+            keys.push(image_ids[i], tap_ids[k], op_ids[k], n);
+            c.depth.extend(std::iter::repeat_n(t.tap.info.depth as u32, n));
             for (u, metrics) in t.components.iter().enumerate() {
                 for m in metrics {
                     let comp = &lat.components[m.component];
-                    c.image.push(img.image.as_str());
-                    c.tap.push(t.tap.info.name.as_str());
-                    c.op.push(t.tap.info.op.as_str());
-                    c.depth.push(t.tap.info.depth as u32);
                     c.unit.push(u as u32);
-                    c.component.push(comp.label.as_str());
-                    c.kind.push(comp.kind.as_str());
+                    c.component.push(label_ids[m.component]);
+                    c.kind.push(kind_ids[m.component]);
                     c.order.push(comp.order);
                     c.bin.push(comp.bin as u32);
                     c.freq.push(comp.frequency_hz);
                     c.amp.push(m.amplitude);
                     c.phase.push(m.phase);
-                    c.relative.push(m.relative);
-                    c.snr.push(m.neighbours.snr);
-                    c.bca.push(m.neighbours.bca);
-                    c.z.push(m.neighbours.z);
+                    c.snr.push(m.neighbours.snr as f32);
+                    c.bca.push(m.neighbours.bca as f32);
+                    c.z.push(m.neighbours.z as f32);
                     c.significant.push(m.significant);
-                    c.collisions.push(collisions[m.component].as_str());
+                    c.collisions.push(collision_ids[m.component]);
                     c.aliased.push(comp.aliased);
                 }
             }
         }
     }
-    let n = c.image.len();
+    let n = c.unit.len();
+    let [image, tap, op] = keys.columns(&text);
     frame(
+        &text,
         &results.model,
         &results.design,
         vec![
-            Column::new("image".into(), c.image),
-            Column::new("tap".into(), c.tap),
-            Column::new("op".into(), c.op),
+            image,
+            tap,
+            op,
             Column::new("depth".into(), c.depth),
             Column::new("unit".into(), c.unit),
-            Column::new("component".into(), c.component),
-            Column::new("kind".into(), c.kind),
+            text.column("component", c.component),
+            text.column("kind", c.kind),
             Column::new("order".into(), c.order),
             Column::new("bin".into(), c.bin),
             Column::new("frequency_hz".into(), c.freq),
             Column::new("amplitude".into(), c.amp),
             Column::new("phase".into(), c.phase),
-            Column::new("relative".into(), c.relative),
             Column::new("snr".into(), c.snr),
             Column::new("bca".into(), c.bca),
             Column::new("z".into(), c.z),
             Column::new("significant".into(), c.significant),
-            Column::new("collisions".into(), c.collisions),
+            text.column("collisions", c.collisions),
             Column::new("aliased".into(), c.aliased),
-            Column::new_scalar(
-                "preset".into(),
-                Scalar::new(DataType::String, AnyValue::StringOwned(results.analysis.preset.name().into())),
-                n,
-            ),
+            text.constant("preset", results.analysis.preset.name(), n)?,
         ],
     )
 }
 
-/// Column buffers of the components table; text columns borrow from the
-/// results (millions of rows: no per-row allocation).
-#[derive(Default)]
-struct ColumnsBuilder<'a> {
-    image: Vec<&'a str>,
-    tap: Vec<&'a str>,
-    op: Vec<&'a str>,
+/// Each component's amplitude ÷ the strongest lattice component of its
+/// unit (in its image), as an expression over the [`components`] table:
+/// `components.lazy().with_column(relative_amplitude()?.alias("relative"))`.
+/// For a unit that responds it equals the library's
+/// [`crate::metrics::ComponentMetrics::relative`]; a silent unit (its ratios
+/// in the scores table are NaN) gets ratios of residues here, where the
+/// library has NaN — leave those units out first.
+pub fn relative_amplitude() -> Result<Expr> {
+    Ok(col("amplitude") / col("amplitude").max().over([col("image"), col("tap"), col("unit")]).map_err(pl)?)
+}
+
+/// Column buffers of the components table (text columns as category ids).
+struct ColumnsBuilder {
     depth: Vec<u32>,
     unit: Vec<u32>,
-    component: Vec<&'a str>,
-    kind: Vec<&'static str>,
+    component: Vec<u32>,
+    kind: Vec<u32>,
     order: Vec<u32>,
     bin: Vec<u32>,
     freq: Vec<f64>,
     amp: Vec<f32>,
     phase: Vec<f32>,
-    relative: Vec<f32>,
-    snr: Vec<f64>,
-    bca: Vec<f64>,
-    z: Vec<f64>,
+    snr: Vec<f32>,
+    bca: Vec<f32>,
+    z: Vec<f32>,
     significant: Vec<bool>,
-    collisions: Vec<&'a str>,
+    collisions: Vec<u32>,
     aliased: Vec<bool>,
+}
+
+impl ColumnsBuilder {
+    fn with_capacity(n: usize) -> ColumnsBuilder {
+        ColumnsBuilder {
+            depth: Vec::with_capacity(n),
+            unit: Vec::with_capacity(n),
+            component: Vec::with_capacity(n),
+            kind: Vec::with_capacity(n),
+            order: Vec::with_capacity(n),
+            bin: Vec::with_capacity(n),
+            freq: Vec::with_capacity(n),
+            amp: Vec::with_capacity(n),
+            phase: Vec::with_capacity(n),
+            snr: Vec::with_capacity(n),
+            bca: Vec::with_capacity(n),
+            z: Vec::with_capacity(n),
+            significant: Vec::with_capacity(n),
+            collisions: Vec::with_capacity(n),
+            aliased: Vec::with_capacity(n),
+        }
+    }
 }
 
 /// Unit scores: one row per (image, tap, unit).
@@ -222,19 +333,20 @@ pub fn scores(results: &Results) -> Result<DataFrame> {
 /// [`scores`] of some images only (e.g. one image as it finishes);
 /// `results` gives the model, design and lattice (its images are not read).
 pub fn scores_for(results: &Results, images: &[ImageResult]) -> Result<DataFrame> {
+    let text = Text::new();
     let n_tags = results.design.tags.len();
-    let (mut image, mut tap, mut op): (Vec<&str>, Vec<&str>, Vec<&str>) = (vec![], vec![], vec![]);
-    let (mut depth, mut unit): (Vec<u32>, Vec<u32>) = (vec![], vec![]);
+    let rows: usize = images.iter().flat_map(|i| &i.taps).map(|t| t.scores.len()).sum();
+    let (image_ids, tap_ids, op_ids) = UnitKeys::ids(&text, images)?;
+    let mut keys = UnitKeys::new(rows);
+    let (mut depth, mut unit): (Vec<u32>, Vec<u32>) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
     let mut tagged: Vec<Vec<f64>> = vec![vec![]; n_tags];
     let mut hsum: Vec<Vec<f64>> = vec![vec![]; n_tags];
     let mut cols: [Vec<f64>; 10] = Default::default();
     let (mut sig_im, mut sig_tag) = (vec![], vec![]);
-    for img in images {
-        for t in &img.taps {
+    for (i, img) in images.iter().enumerate() {
+        for (k, t) in img.taps.iter().enumerate() {
+            keys.push(image_ids[i], tap_ids[k], op_ids[k], t.scores.len());
             for (u, s) in t.scores.iter().enumerate() {
-                image.push(img.image.as_str());
-                tap.push(t.tap.info.name.as_str());
-                op.push(t.tap.info.op.as_str());
                 depth.push(t.tap.info.depth as u32);
                 unit.push(u as u32);
                 for k in 0..n_tags {
@@ -260,13 +372,8 @@ pub fn scores_for(results: &Results, images: &[ImageResult]) -> Result<DataFrame
             }
         }
     }
-    let mut columns = vec![
-        Column::new("image".into(), image),
-        Column::new("tap".into(), tap),
-        Column::new("op".into(), op),
-        Column::new("depth".into(), depth),
-        Column::new("unit".into(), unit),
-    ];
+    let [image, tap, op] = keys.columns(&text);
+    let mut columns = vec![image, tap, op, Column::new("depth".into(), depth), Column::new("unit".into(), unit)];
     for (k, v) in tagged.into_iter().enumerate() {
         columns.push(Column::new(format!("tagged_f{}", k + 1).into(), v));
     }
@@ -290,7 +397,7 @@ pub fn scores_for(results: &Results, images: &[ImageResult]) -> Result<DataFrame
     }
     columns.push(Column::new("significant_im".into(), sig_im));
     columns.push(Column::new("significant_tagged".into(), sig_tag));
-    frame(&results.model, &results.design, columns)
+    frame(&text, &results.model, &results.design, columns)
 }
 
 /// Per-tap summary (mean over units and images): one row per tap in graph
@@ -310,12 +417,13 @@ pub fn relative_depths(n: usize) -> Vec<f64> {
 /// with each tap's transformer `role` (empty for none) and
 /// `relative_depth` ([`relative_depths`]).
 pub fn layers(summary: &Summary) -> Result<DataFrame> {
+    let text = Text::new();
     let taps = &summary.taps;
     let col =
         |name: &str, f: &dyn Fn(&TapSummary) -> f64| Column::new(name.into(), taps.iter().map(f).collect::<Vec<f64>>());
     let columns = vec![
-        Column::new("tap".into(), taps.iter().map(|t| t.tap.info.name.as_str()).collect::<Vec<_>>()),
-        Column::new("op".into(), taps.iter().map(|t| t.tap.info.op.as_str()).collect::<Vec<_>>()),
+        text.column("tap", text.ids(&taps.iter().map(|t| t.tap.info.name.as_str()).collect::<Vec<_>>())?),
+        text.column("op", text.ids(&taps.iter().map(|t| t.tap.info.op.as_str()).collect::<Vec<_>>())?),
         Column::new("depth".into(), taps.iter().map(|t| t.tap.info.depth as u32).collect::<Vec<_>>()),
         Column::new("units".into(), taps.iter().map(|t| t.units as u32).collect::<Vec<_>>()),
         Column::new(
@@ -329,5 +437,5 @@ pub fn layers(summary: &Summary) -> Result<DataFrame> {
         col("mean_share_im", &|t| t.share_im_sum / t.n.max(1) as f64),
         col("mean_integration", &|t| t.mean_integration()),
     ];
-    frame(&summary.model, &summary.design, columns)
+    frame(&text, &summary.model, &summary.design, columns)
 }

@@ -267,13 +267,31 @@ Lattice up to order {}; SNR columns use the <code>{}</code> neighbour preset (Na
 /// `dir/report.html`. `files` names the outputs beside the report. Returns
 /// the report's path and the findings.
 pub fn write(summary: &Summary, files: &[String], dir: &Path) -> Result<(std::path::PathBuf, Findings)> {
+    let (findings, figs) = draw(summary)?;
+    write_drawn(summary, findings, &figs, files, dir)
+}
+
+/// The report's findings and figures, drawn but not written (the first half
+/// of [`write`]: `freqtag run` draws while its last files are written).
+pub fn draw(summary: &Summary) -> Result<(Findings, ReportFigures)> {
     let findings = summary.findings(0.1);
     let figs = figures(summary, &findings)?;
+    Ok((findings, figs))
+}
+
+/// Write what [`draw`] made: the figures into `dir/plots`, `dir/report.html`.
+pub fn write_drawn(
+    summary: &Summary,
+    findings: Findings,
+    figs: &ReportFigures,
+    files: &[String],
+    dir: &Path,
+) -> Result<(std::path::PathBuf, Findings)> {
     let plots_dir = dir.join("plots");
     for (fig, _, _) in figs.figures.iter().chain(&figs.across.1) {
         fig.save(&plots_dir)?;
     }
-    let path = write_report(summary, &findings, &figs, files, dir)?;
+    let path = write_report(summary, &findings, figs, files, dir)?;
     Ok((path, findings))
 }
 

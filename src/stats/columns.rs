@@ -22,11 +22,10 @@ pub fn floats(df: &DataFrame, name: &str) -> Result<Vec<f64>> {
     Ok(ca.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
 }
 
-/// A string column as owned strings, nulls as "" (see [`column`]).
+/// A text column (string or categorical) as owned strings, nulls as ""
+/// (see [`column`]).
 pub fn strings(df: &DataFrame, name: &str) -> Result<Vec<String>> {
-    let c = column(df, name)?;
-    let ca = c.str().map_err(|e| Error::Data(format!("column '{name}': {e}")))?;
-    Ok(ca.iter().map(|v| v.unwrap_or("").to_string()).collect())
+    keys(df, name)
 }
 
 /// The numeric column `name` of the rows whose column `key` holds `value`

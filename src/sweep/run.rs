@@ -269,15 +269,18 @@ fn rel(out: &Path, p: &Path) -> String {
 /// then `spectra.json`; returns the files.
 fn write_spectra_npy(results: &Results, folder: &Path) -> Result<Vec<PathBuf>> {
     let img = results.images.first().ok_or_else(|| Error::Data("no image in the results".into()))?;
-    let bins = results.design.bins();
+    let d = &results.design;
+    // the bins the run can make non-zero (one in N/P with the periodicity shortcut)
+    let kept = crate::spectrum::carried_bins(results.design.frames, img.frames_run);
+    let bins = kept.len();
     let rows: usize = img.taps.iter().map(|t| t.spectrum.units).sum();
     let (mut amplitude, mut phase) = (Vec::with_capacity(rows * bins), Vec::with_capacity(rows * bins));
     let mut taps = Vec::new();
     for t in &img.taps {
         let s = &t.spectrum;
         taps.push(json!({"tap": t.tap.info.name, "op": t.tap.info.op, "depth": t.tap.info.depth, "first_row": amplitude.len() / bins, "units": s.units}));
-        amplitude.extend_from_slice(&s.amplitude);
-        phase.extend_from_slice(&s.phase);
+        amplitude.extend(s.amplitude_at(&kept));
+        phase.extend(s.phase_at(&kept));
     }
     let mut files = Vec::new();
     for (name, data) in [("amplitude.npy", &amplitude), ("phase.npy", &phase)] {
@@ -285,15 +288,18 @@ fn write_spectra_npy(results: &Results, folder: &Path) -> Result<Vec<PathBuf>> {
         crate::export::write_npy(&f, data, rows, bins)?;
         files.push(f);
     }
-    let d = &results.design;
     let sidecar = json!({
         "image": img.image,
         "model": results.model,
         "fs_hz": d.fs_hz,
         "frames": d.frames,
         "tags": d.tags,
-        "frequencies_hz": img.taps.first().map(|t| t.spectrum.frequencies()).unwrap_or_default(),
-        "layout": "amplitude.npy and phase.npy (rad): float32 [units, bins]; tap k's units are rows first_row .. first_row + units",
+        "frames_run": img.frames_run,
+        "window_bins": results.design.bins(),
+        "bins": bins,
+        "bin_index": kept,
+        "frequencies_hz": kept.iter().map(|&k| k as f64 * d.fs_hz / d.frames as f64).collect::<Vec<_>>(),
+        "layout": format!("amplitude.npy and phase.npy (rad): float32 {}; tap k's units are rows first_row .. first_row + units", crate::export::SPECTRA_LAYOUT),
         "scaling": "single-sided amplitude in activation units: |X_0|/N at DC, 2|X_k|/N for 0<k<N/2, |X_N/2|/N at Nyquist",
         "taps": taps,
     });

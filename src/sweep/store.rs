@@ -44,8 +44,9 @@ pub enum Table {
     Spectra,
     /// Not a table: the spectra of every unit of every tap as two arrays,
     /// `amplitude.npy` and `phase.npy`, float32 `[units, bins]` (the taps'
-    /// units one after another, in tap order), and `spectra.json` (each
-    /// tap's first row and unit count, the frequencies, the scaling) in the
+    /// units one after another, in tap order; the bins the run carries,
+    /// [`crate::spectrum::carried_bins`]), and `spectra.json` (each
+    /// tap's first row and unit count, the bins and their frequencies, the scaling) in the
     /// point's folder under `spectra-npy/`.
     SpectraNpy,
 }

@@ -277,19 +277,30 @@ fn execute(f: ExperimentFile, opts: &Options) -> Result<()> {
     })?;
     bar.finish_and_clear();
     summary.seconds = done.seconds;
-    let written = writer.finish(&summary)?;
-    let report = if opts.report {
-        let names: Vec<String> = written
-            .files
-            .iter()
-            .filter_map(|p| p.strip_prefix(&out).ok())
-            .filter(|p| p.components().count() == 1)
-            .map(|p| p.display().to_string())
-            .chain(images.first().map(|_| "spectra/<image>/…".to_string()))
-            .collect();
-        Some(report::write(&summary, &names, &out)?)
-    } else {
-        None
+    // the report's figures are drawn while the writer finishes the last
+    // image; the report is written once every file is in place
+    let (written, drawn) = std::thread::scope(|s| {
+        let drawing = opts.report.then(|| s.spawn(|| report::draw(&summary)));
+        let written = writer.finish(&summary);
+        let drawn =
+            drawing.map(|h| h.join().unwrap_or_else(|_| Err(Error::Data("drawing the report panicked".into()))));
+        (written, drawn)
+    });
+    let written = written?;
+    let report = match drawn {
+        Some(drawn) => {
+            let (findings, figs) = drawn?;
+            let names: Vec<String> = written
+                .files
+                .iter()
+                .filter_map(|p| p.strip_prefix(&out).ok())
+                .filter(|p| p.components().count() == 1)
+                .map(|p| p.display().to_string())
+                .chain(images.first().map(|_| "spectra/<image>/…".to_string()))
+                .collect();
+            Some(report::write_drawn(&summary, findings, &figs, &names, &out)?)
+        }
+        None => None,
     };
     if !quiet {
         if let Some((_, findings)) = &report {
