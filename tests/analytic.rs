@@ -242,7 +242,7 @@ fn exported_spectra_rebuild_the_window() {
 /// equals the library's for every unit that responds.
 #[test]
 fn relative_amplitude_expression_equals_the_library() {
-    use polars::prelude::IntoLazy;
+    use polars::prelude::*;
     let dir = tempfile::tempdir().unwrap();
     let r = run(load(dir.path(), "cnn", conv_relu_model(C, H, W, 5, 3)), "default", Design::paper());
     let df = freqtag::tables::components(&r)
@@ -260,6 +260,27 @@ fn relative_amplitude_expression_equals_the_library() {
     for (g, w) in got.iter().zip(&want).filter(|(_, w)| w.is_finite()) {
         assert!((g - *w as f64).abs() <= 1e-6, "{g} vs {w}");
     }
+    // tables as freqtag writes them (text columns categorical) filter by
+    // string literals, read back as text and join as String tables do
+    use freqtag::tables::TextAs;
+    let df = freqtag::tables::components_as(&r, &r.images, TextAs::Categorical).unwrap();
+    assert!(df.column("tap").unwrap().dtype().is_categorical());
+    let relu_f1 =
+        df.clone().lazy().filter(col("tap").eq(lit("relu")).and(col("component").eq(lit("f1")))).collect().unwrap();
+    assert_eq!(relu_f1.height(), 5, "one row per relu unit");
+    assert!(freqtag::stats::columns::strings(&relu_f1, "kind").unwrap().iter().all(|k| k == "fundamental"));
+    let scores = freqtag::tables::scores_as(&r, &r.images, TextAs::Categorical).unwrap();
+    let joined = df
+        .lazy()
+        .join(
+            scores.lazy(),
+            [col("image"), col("tap"), col("unit")],
+            [col("image"), col("tap"), col("unit")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .collect()
+        .unwrap();
+    assert_eq!(joined.height(), want.len(), "components join scores on image, tap and unit");
 }
 
 #[test]

@@ -46,7 +46,7 @@ use serde_json::json;
 use crate::error::{Error, Result};
 use crate::experiment::{ImageResult, Results};
 use crate::summary::Summary;
-use crate::tables;
+use crate::tables::{self, TextAs};
 
 /// Create `dir` (and parents) and check that files can be written in it.
 pub fn prepare_dir(dir: &Path) -> Result<()> {
@@ -217,7 +217,7 @@ fn write_image_files(results: &Results, image: &ImageResult, dir: &Path, outputs
         }
     }
     if outputs.has(Output::Spectra) {
-        let mut df = compact(tables::spectra_of(results, image)?)?;
+        let mut df = compact(tables::spectra_as(results, image, TextAs::Categorical)?)?;
         let meta = [("freqtag.design", design_meta(results))];
         let p = folder.join("spectra.parquet");
         write_parquet(&p, &mut df, &meta)?;
@@ -431,7 +431,7 @@ impl Writer {
         if self.outputs.has(Output::Layers) {
             let p = self.dir.join("layers.parquet");
             let meta = [("freqtag.design", design_meta(&self.ctx))];
-            write_parquet(&p, &mut compact(tables::layers(summary)?)?, &meta)?;
+            write_parquet(&p, &mut compact(tables::layers_as(summary, TextAs::Categorical)?)?, &meta)?;
             files.push(p);
         }
         let p = self.dir.join("design.json");
@@ -521,10 +521,10 @@ fn write_stream(
         let spectra = std::thread::scope(|s| {
             let spectra = s.spawn(|| write_image_files(ctx, &image, dir, outputs));
             if outputs.has(Output::Scores) {
-                scores.write(&compact(tables::scores_for(ctx, one)?)?, &meta)?;
+                scores.write(&compact(tables::scores_as(ctx, one, TextAs::Categorical)?)?, &meta)?;
             }
             if outputs.has(Output::Components) {
-                components.write(&compact(tables::components_for(ctx, one)?)?, &meta)?;
+                components.write(&compact(tables::components_as(ctx, one, TextAs::Categorical)?)?, &meta)?;
             }
             spectra.join().unwrap_or_else(|_| Err(Error::Data("writing the spectra files panicked".into())))
         });

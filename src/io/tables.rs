@@ -45,16 +45,16 @@ fn pl(e: PolarsError) -> Error {
 ///
 /// Polars' global categories, held for as long as a table is built: the
 /// mapping from text to ids lives only while something holds it.
-struct Text {
+struct TextBuilder {
     cats: Arc<Categories>,
     mapping: Arc<CategoricalMapping>,
 }
 
-impl Text {
-    fn new() -> Text {
+impl TextBuilder {
+    fn new() -> TextBuilder {
         let cats = Categories::global();
         let mapping = cats.mapping();
-        Text { cats, mapping }
+        TextBuilder { cats, mapping }
     }
     /// The category ids of `values`, in order.
     fn ids<S: AsRef<str>>(&self, values: &[S]) -> Result<Vec<u32>> {
@@ -63,13 +63,13 @@ impl Text {
     fn dtype(&self) -> DataType {
         DataType::Categorical(self.cats.clone(), self.mapping.clone())
     }
-    /// A categorical column from one id ([`Text::ids`]) per row.
+    /// A categorical column from one id ([`TextBuilder::ids`]) per row.
     fn column(&self, name: &str, ids: Vec<u32>) -> Column {
         let codes = UInt32Chunked::from_vec(name.into(), ids);
-        // SAFETY: every id came from `Text::ids`, i.e. from this mapping
+        // SAFETY: every id came from `TextBuilder::ids`, i.e. from this mapping
         unsafe { Categorical32Chunked::from_cats_and_dtype_unchecked(codes, self.dtype()) }.into_column()
     }
-    /// [`Text::column`] with nulls (`None`).
+    /// [`TextBuilder::column`] with nulls (`None`).
     fn column_or_null(&self, name: &str, ids: Vec<Option<u32>>) -> Column {
         let codes = UInt32Chunked::from_iter_options(name.into(), ids.into_iter());
         // SAFETY: as in `column`
@@ -83,7 +83,7 @@ impl Text {
 }
 
 /// Design columns repeated on every row.
-fn design_columns(text: &Text, model: &str, d: &Design, height: usize) -> Result<Vec<Column>> {
+fn design_columns(text: &TextBuilder, model: &str, d: &Design, height: usize) -> Result<Vec<Column>> {
     let freqs = d.frequencies().iter().map(|f| f.to_string()).collect::<Vec<_>>().join(",");
     let depth = d.tags.first().map(|t| t.depth).unwrap_or(f64::NAN);
     Ok(vec![
@@ -97,7 +97,7 @@ fn design_columns(text: &Text, model: &str, d: &Design, height: usize) -> Result
     ])
 }
 
-fn frame(text: &Text, model: &str, design: &Design, mut cols: Vec<Column>) -> Result<DataFrame> {
+fn frame(text: &TextBuilder, model: &str, design: &Design, mut cols: Vec<Column>) -> Result<DataFrame> {
     let height = cols.first().map(|c| c.len()).unwrap_or(0);
     cols.extend(design_columns(text, model, design, height)?);
     DataFrame::new(height, cols).map_err(pl)
@@ -117,7 +117,7 @@ impl UnitKeys {
     }
     /// Ids of every image's name and of every tap's name and op (taps of the
     /// first image: every image has the same taps).
-    fn ids(text: &Text, images: &[ImageResult]) -> Result<(Vec<u32>, Vec<u32>, Vec<u32>)> {
+    fn ids(text: &TextBuilder, images: &[ImageResult]) -> Result<(Vec<u32>, Vec<u32>, Vec<u32>)> {
         let names: Vec<&str> = images.iter().map(|i| i.image.as_str()).collect();
         let taps = images.first().map(|i| i.taps.as_slice()).unwrap_or_default();
         let tap_names: Vec<&str> = taps.iter().map(|t| t.tap.info.name.as_str()).collect();
@@ -129,14 +129,90 @@ impl UnitKeys {
         self.tap.extend(std::iter::repeat_n(tap, n));
         self.op.extend(std::iter::repeat_n(op, n));
     }
-    fn columns(self, text: &Text) -> [Column; 3] {
+    fn columns(self, text: &TextBuilder) -> [Column; 3] {
         [text.column("image", self.image), text.column("tap", self.tap), text.column("op", self.op)]
     }
 }
 
+/// How a table's text columns (image, tap, op, component, kind, the
+/// design's words) are stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TextAs {
+    /// Polars `String` columns: what the functions of this module return,
+    /// tables that combine with any other (also across evcxr cells, each of
+    /// which links its own Polars with its own global categories).
+    String,
+    /// Categorical columns (Polars' global categories): a code per row,
+    /// no string per row; what freqtag
+    /// writes to Parquet, several times faster for large tables. Polars
+    /// reads such files back as categorical columns.
+    Categorical,
+}
+
+/// `df` with its text columns stored `as_`.
+fn text_as(df: DataFrame, as_: TextAs) -> Result<DataFrame> {
+    if as_ == TextAs::Categorical {
+        return Ok(df);
+    }
+    let casts: Vec<Expr> = df
+        .schema()
+        .iter()
+        .filter(|(_, dt)| dt.is_categorical())
+        .map(|(name, _)| col(name.clone()).cast(DataType::String))
+        .collect();
+    if casts.is_empty() {
+        return Ok(df);
+    }
+    df.lazy().with_columns(casts).collect().map_err(pl)
+}
+
 /// Spectra of one image: one row per (tap, unit, bin).
 pub fn spectra_of(results: &Results, image: &ImageResult) -> Result<DataFrame> {
-    let text = Text::new();
+    spectra_as(results, image, TextAs::String)
+}
+
+/// [`spectra_of`] with its text columns stored `as_`.
+pub fn spectra_as(results: &Results, image: &ImageResult, as_: TextAs) -> Result<DataFrame> {
+    text_as(spectra_table(results, image)?, as_)
+}
+
+/// [`components`] of some images only; `results` gives the model, design
+/// and lattice (its images are not read).
+pub fn components_for(results: &Results, images: &[ImageResult]) -> Result<DataFrame> {
+    components_as(results, images, TextAs::String)
+}
+
+/// [`components_for`] with its text columns stored `as_`.
+pub fn components_as(results: &Results, images: &[ImageResult], as_: TextAs) -> Result<DataFrame> {
+    text_as(components_table(results, images)?, as_)
+}
+
+/// [`scores`] of some images only (e.g. one image as it finishes);
+/// `results` gives the model, design and lattice (its images are not read).
+pub fn scores_for(results: &Results, images: &[ImageResult]) -> Result<DataFrame> {
+    scores_as(results, images, TextAs::String)
+}
+
+/// [`scores_for`] with its text columns stored `as_`.
+pub fn scores_as(results: &Results, images: &[ImageResult], as_: TextAs) -> Result<DataFrame> {
+    text_as(scores_table(results, images)?, as_)
+}
+
+/// [`layer_summary`] of a [`Summary`] (results accumulated image by image),
+/// with each tap's transformer `role` (empty for none) and
+/// `relative_depth` ([`relative_depths`]).
+pub fn layers(summary: &Summary) -> Result<DataFrame> {
+    layers_as(summary, TextAs::String)
+}
+
+/// [`layers`] with its text columns stored `as_`.
+pub fn layers_as(summary: &Summary, as_: TextAs) -> Result<DataFrame> {
+    text_as(layers_table(summary)?, as_)
+}
+
+/// The spectra table of one image (text columns categorical).
+fn spectra_table(results: &Results, image: &ImageResult) -> Result<DataFrame> {
+    let text = TextBuilder::new();
     let rows: usize = image.taps.iter().map(|t| t.spectrum.units * t.spectrum.bins()).sum();
     let (_, tap_ids, _) = UnitKeys::ids(&text, std::slice::from_ref(image))?;
     let (mut tap, mut unit, mut bin, mut freq) =
@@ -185,9 +261,14 @@ pub fn spectra_of(results: &Results, image: &ImageResult) -> Result<DataFrame> {
 
 /// Spectra of every image (can be large: units × bins × images rows).
 pub fn spectra(results: &Results) -> Result<DataFrame> {
+    spectra_all_as(results, TextAs::String)
+}
+
+/// [`spectra`] with its text columns stored `as_`.
+pub fn spectra_all_as(results: &Results, as_: TextAs) -> Result<DataFrame> {
     let mut out: Option<DataFrame> = None;
     for img in &results.images {
-        let df = spectra_of(results, img)?;
+        let df = spectra_as(results, img, as_)?;
         match &mut out {
             None => out = Some(df),
             Some(o) => {
@@ -203,10 +284,9 @@ pub fn components(results: &Results) -> Result<DataFrame> {
     components_for(results, &results.images)
 }
 
-/// [`components`] of some images only; `results` gives the model, design
-/// and lattice (its images are not read).
-pub fn components_for(results: &Results, images: &[ImageResult]) -> Result<DataFrame> {
-    let text = Text::new();
+/// The components table (text columns categorical).
+fn components_table(results: &Results, images: &[ImageResult]) -> Result<DataFrame> {
+    let text = TextBuilder::new();
     let lat = &results.lattice;
     let rows: usize =
         images.iter().flat_map(|i| &i.taps).map(|t| t.components.iter().map(Vec::len).sum::<usize>()).sum();
@@ -330,10 +410,9 @@ pub fn scores(results: &Results) -> Result<DataFrame> {
     scores_for(results, &results.images)
 }
 
-/// [`scores`] of some images only (e.g. one image as it finishes);
-/// `results` gives the model, design and lattice (its images are not read).
-pub fn scores_for(results: &Results, images: &[ImageResult]) -> Result<DataFrame> {
-    let text = Text::new();
+/// The scores table (text columns categorical).
+fn scores_table(results: &Results, images: &[ImageResult]) -> Result<DataFrame> {
+    let text = TextBuilder::new();
     let n_tags = results.design.tags.len();
     let rows: usize = images.iter().flat_map(|i| &i.taps).map(|t| t.scores.len()).sum();
     let (image_ids, tap_ids, op_ids) = UnitKeys::ids(&text, images)?;
@@ -413,11 +492,9 @@ pub fn relative_depths(n: usize) -> Vec<f64> {
     (0..n).map(|i| if n > 1 { i as f64 / (n - 1) as f64 } else { 0.0 }).collect()
 }
 
-/// [`layer_summary`] of a [`Summary`] (results accumulated image by image),
-/// with each tap's transformer `role` (empty for none) and
-/// `relative_depth` ([`relative_depths`]).
-pub fn layers(summary: &Summary) -> Result<DataFrame> {
-    let text = Text::new();
+/// The layers table (text columns categorical).
+fn layers_table(summary: &Summary) -> Result<DataFrame> {
+    let text = TextBuilder::new();
     let taps = &summary.taps;
     let col =
         |name: &str, f: &dyn Fn(&TapSummary) -> f64| Column::new(name.into(), taps.iter().map(f).collect::<Vec<f64>>());

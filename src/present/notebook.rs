@@ -527,9 +527,8 @@ pub fn df_html(df: &DataFrame, max_rows: usize) -> String {
             let v = c.get(r).map(|v| match v {
                 AnyValue::Float64(f) => format!("{f:.5}"),
                 AnyValue::Float32(f) => format!("{f:.5}"),
-                AnyValue::String(s) => s.to_string(),
-                AnyValue::StringOwned(s) => s.to_string(),
-                other => other.to_string(),
+                // text, string or categorical, without quotes
+                other => other.get_str().map(str::to_string).unwrap_or_else(|| other.to_string()),
             });
             h.push_str(&format!("<td>{}</td>", esc(&v.unwrap_or_default())));
         }
@@ -590,6 +589,22 @@ pub fn value_css(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tables_show_text_without_quotes() {
+        let df = DataFrame::new(
+            2,
+            vec![
+                Column::new("tap".into(), ["a", "b"]).cast(&DataType::from_categories(Categories::global())).unwrap(),
+                Column::new("kind".into(), ["x", "y"]),
+                Column::new("v".into(), [0.5f64, 1.0]),
+            ],
+        )
+        .unwrap();
+        assert_eq!(df.column("tap").unwrap().dtype().is_categorical(), true);
+        let h = df_html(&df, 10);
+        assert!(h.contains("<td>a</td><td>x</td><td>0.50000</td>"), "{h}");
+    }
 
     #[test]
     fn line_bar_and_scatter_figures_render() {

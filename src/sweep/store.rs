@@ -18,7 +18,7 @@ use super::Point;
 use crate::error::{Error, Result};
 use crate::experiment::Results;
 use crate::export::write_bytes;
-use crate::tables;
+use crate::tables::{self, TextAs};
 
 /// The partition keys, outermost first: the folder levels under each table
 /// and the parameter columns of every row.
@@ -96,10 +96,11 @@ impl Table {
     /// This table of one point's results.
     pub(super) fn build(self, results: &Results) -> Result<DataFrame> {
         match self {
-            Table::Scores => tables::scores(results),
-            Table::Components => tables::components(results),
-            Table::Layers => tables::layer_summary(results),
-            Table::Spectra => tables::spectra(results),
+            // text columns categorical, as `freqtag run` writes them
+            Table::Scores => tables::scores_as(results, &results.images, TextAs::Categorical),
+            Table::Components => tables::components_as(results, &results.images, TextAs::Categorical),
+            Table::Layers => tables::layers_as(&crate::summary::Summary::of(results), TextAs::Categorical),
+            Table::Spectra => tables::spectra_all_as(results, TextAs::Categorical),
             Table::SpectraNpy => Err(Error::Data("spectra-npy holds .npy arrays, not a table".into())),
         }
     }
