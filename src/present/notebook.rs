@@ -601,7 +601,7 @@ mod tests {
             ],
         )
         .unwrap();
-        assert_eq!(df.column("tap").unwrap().dtype().is_categorical(), true);
+        assert!(df.column("tap").unwrap().dtype().is_categorical());
         let h = df_html(&df, 10);
         assert!(h.contains("<td>a</td><td>x</td><td>0.50000</td>"), "{h}");
     }
