@@ -319,3 +319,37 @@ fn default_taps_are_convolutions_and_activations() {
     let e = m.select_taps("rleu").unwrap_err().to_string();
     assert!(e.contains("did you mean 'relu'"), "{e}");
 }
+
+/// Design variants compared in memory: one table, the variant first, each
+/// variant's rows equal to a run of that design on its own.
+#[test]
+fn compare_designs_stacks_each_variants_scores() {
+    use freqtag::sweep::compare_designs;
+    let dir = tempfile::tempdir().unwrap();
+    let model = load(dir.path(), "cnn", conv_relu_model(C, H, W, 5, 3));
+    let contrast = Design::paper().modulation(freqtag::Modulation::Contrast);
+    let variants = vec![("paper", Design::paper()), ("contrast", contrast.clone())];
+    let mut heard = Vec::new();
+    let df = compare_designs(&model, &[image()], "relu", &variants, &mut |v| heard.push(v.clone())).unwrap();
+    assert_eq!(
+        heard.iter().map(|v| (v.label.as_str(), v.frames_per_image)).collect::<Vec<_>>(),
+        [("paper", 80), ("contrast", 80)]
+    );
+    assert_eq!(df.get_column_names()[0].as_str(), "variant");
+    assert_eq!(df.height(), 2 * 5, "5 relu units per variant");
+    let labels = freqtag::stats::columns::strings(&df, "variant").unwrap();
+    assert_eq!(labels[..5], ["paper"; 5]);
+    assert_eq!(labels[5..], ["contrast"; 5]);
+    let alone = run(model.clone(), "relu", contrast);
+    let want: Vec<f64> = alone.images[0].taps[0].scores.iter().map(|s| s.im).collect();
+    let got = freqtag::stats::columns::floats(&df, "im").unwrap();
+    for (g, w) in got[5..].iter().zip(&want) {
+        assert!((g - w).abs() <= 1e-6 * w.abs().max(1e-3), "{g} vs {w}");
+    }
+    assert!(want.iter().zip(&got[..5]).any(|(w, p)| (w - p).abs() > 1e-6), "the two designs must differ somewhere");
+    let twice = vec![("a", Design::paper()), ("a", Design::paper())];
+    let e = compare_designs(&model, &[image()], "relu", &twice, &mut |_| {}).unwrap_err().to_string();
+    assert!(e.contains("'a' is given twice"), "{e}");
+    let none: Vec<(&str, Design)> = vec![];
+    assert!(compare_designs(&model, &[image()], "relu", &none, &mut |_| {}).is_err());
+}

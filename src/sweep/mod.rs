@@ -1,5 +1,6 @@
 //! Sweeps: grids of experiments, streamed to partitioned Parquet, resumable
-//! and shardable across machines.
+//! and shardable across machines; and, for a few designs compared in a
+//! notebook, [`compare_designs`] (in memory, one table).
 //!
 //! In: a sweep file (TOML, [`SweepFile`]) or a [`Sweep`] built in code — grids
 //! over models, tap selections, images (files, folders, globs, `.npy`
@@ -84,10 +85,12 @@ mod file;
 mod plan;
 mod run;
 mod store;
+mod variants;
 
 pub use file::{GridFile, SweepFile};
 pub use plan::{expand_images, Plan, Point, Shard, Sweep};
 pub use run::{Preview, Progress, Summary};
 pub use store::{collect, encode, merge, scan, table_files, MergeSummary, Table, KEYS};
+pub use variants::{compare_designs, VariantRun};
 
 pub use crate::io::sources::{glob_files, ImageEntry as SweepImage, ImageSource};
