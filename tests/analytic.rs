@@ -347,6 +347,12 @@ fn compare_designs_stacks_each_variants_scores() {
         assert!((g - w).abs() <= 1e-6 * w.abs().max(1e-3), "{g} vs {w}");
     }
     assert!(want.iter().zip(&got[..5]).any(|(w, p)| (w - p).abs() > 1e-6), "the two designs must differ somewhere");
+    // a design with four tags has columns the two-tag design has not
+    let quads = freqtag::Design::new(freqtag::PartLayout::Quadrants, &[6.0, 7.5, 8.5, 9.5]);
+    let mixed = vec![("halves", Design::paper()), ("quadrants", quads)];
+    let df = compare_designs(&model, &[image()], "relu", &mixed, &mut |_| {}).unwrap();
+    let f4 = freqtag::stats::columns::floats(&df, "tagged_f4").unwrap();
+    assert!(f4[..5].iter().all(|v| v.is_nan()) && f4[5..].iter().all(|v| v.is_finite()), "{f4:?}");
     let twice = vec![("a", Design::paper()), ("a", Design::paper())];
     let e = compare_designs(&model, &[image()], "relu", &twice, &mut |_| {}).unwrap_err().to_string();
     assert!(e.contains("'a' is given twice"), "{e}");

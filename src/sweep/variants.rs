@@ -4,7 +4,9 @@
 //! In: a model, images, a tap pattern and `(label, design)` pairs. Out: the
 //! per-unit score tables of every variant ([`crate::tables::scores`]) stacked
 //! into one DataFrame with the label as its first column, `variant` (rows:
-//! variant, image, tap, unit, in the order given). The networks are compiled
+//! variant, image, tap, unit, in the order given; a column only some designs
+//! have, e.g. `tagged_f3` of a design with more tags, is null in the others'
+//! rows). The networks are compiled
 //! once and serve every variant (they depend on the taps, not the design).
 //! For grids, many images or results on disk — resumable, shardable — write
 //! a sweep file instead ([`super::Sweep`]).
@@ -56,7 +58,7 @@ pub fn compare_designs<S: AsRef<str>>(
         }
     }
     let compiled = Experiment::new(model.clone(), first.clone())?.with_taps(taps)?.compile()?;
-    let mut tables = Vec::with_capacity(variants.len());
+    let mut tables: Vec<DataFrame> = Vec::with_capacity(variants.len());
     for (label, design) in variants {
         let t0 = Instant::now();
         let exp = Experiment::new(model.clone(), design.clone())?.with_taps(taps)?;
@@ -66,10 +68,29 @@ pub fn compare_designs<S: AsRef<str>>(
             frames_per_image: exp.frames_per_image(),
             seconds: t0.elapsed().as_secs_f64(),
         });
-        let scores = crate::tables::scores(&results)?;
-        let mut columns = vec![col("variant")];
-        columns.extend(scores.get_column_names().iter().map(|n| col(n.as_str())));
-        tables.push(scores.lazy().with_column(lit(label.as_ref()).alias("variant")).select(columns));
+        tables.push(crate::tables::scores(&results)?);
     }
-    concat(tables, UnionArgs::default()).and_then(|l| l.collect()).map_err(|e| Error::Data(format!("table: {e}")))
+    // designs with more tags have more columns (tagged_f3, …): every table
+    // gets every column, null where its design has no such tag
+    let mut schema: Vec<(PlSmallStr, DataType)> = Vec::new();
+    for t in &tables {
+        for (name, dtype) in t.schema().iter() {
+            if !schema.iter().any(|(n, _)| n == name) {
+                schema.push((name.clone(), dtype.clone()));
+            }
+        }
+    }
+    let stacked = tables.into_iter().zip(variants).map(|(t, (label, _))| {
+        let mut columns = vec![lit(label.as_ref()).alias("variant")];
+        for (name, dtype) in &schema {
+            columns.push(match t.schema().contains(name) {
+                true => col(name.clone()),
+                false => lit(NULL).cast(dtype.clone()).alias(name.clone()),
+            });
+        }
+        t.lazy().select(columns)
+    });
+    concat(stacked.collect::<Vec<_>>(), UnionArgs::default())
+        .and_then(|l| l.collect())
+        .map_err(|e| Error::Data(format!("table: {e}")))
 }
