@@ -5,7 +5,7 @@
 #                                           freqtag, tract and Polars built for the kernel
 #                                           now, once, with progress shown, so that the
 #                                           first notebook you open draws its first plot
-#                                           in about a minute and a half
+#                                           in about two minutes (README, "Time to the first plot")
 #   scripts/setup-notebooks.sh --no-prime   the same without that build: the first kernel
 #                                           you start does it instead, silently
 #   scripts/setup-notebooks.sh --headless   only what executing notebooks needs, not primed
@@ -128,7 +128,7 @@ if [[ $prime == 1 ]]; then
     echo "   (the number of crates to build is unknown: $(tail -1 "$prime_dir/total.err"))"
     total=""
   fi
-  step "priming the kernel: building freqtag and its dependencies${total:+ (~$total crates)}, tract and Polars among them, for it (about 15 minutes cold on 2 cores)"
+  step "priming the kernel: building freqtag and its dependencies${total:+ (~$total crates)}, tract and Polars among them, for it (about 25 minutes cold on 2 cores)"
   "$bindir/python" - "$prime_dir/prime.ipynb" "$root" <<'EOF'
 import json, sys
 prelude = ":opt 2\n:cache 4096\n:dep freqtag = { path = %s }" % json.dumps(sys.argv[2])
