@@ -31,7 +31,7 @@ use crate::images::Image;
 use crate::metrics::{tap_metrics, ComponentMetrics, Significance, SnrPreset, UnitScores};
 use crate::model::{Model, Probe, Reduction, Tap};
 use crate::spectrum::Spectrum;
-use crate::stimulus::{Design, Stimulus};
+use crate::stimulus::{Design, Schedule, Stimulus};
 
 /// Analysis options that are not part of the stimulus.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -83,8 +83,14 @@ pub struct ImageResult {
     pub prepared: Image,
     /// Per tap, in tap order.
     pub taps: Vec<TapResult>,
-    /// Frames that went through the network.
+    /// Frames of the sequence computed: one period P under the periodicity
+    /// shortcut, else all N (its spectrum carries the window's bins 0,
+    /// N/P, 2N/P, …; [`crate::spectrum::carried_bins`]).
     pub frames_run: usize,
+    /// Frames of those that went through the network: the others repeat an
+    /// earlier frame exactly and reuse its activations
+    /// ([`crate::stimulus::Design::schedule`]).
+    pub network_frames: usize,
     /// Wall time of the network runs (s).
     pub network_seconds: f64,
     /// Top classes of the unmodulated image: (class name, probability).
@@ -116,7 +122,7 @@ pub struct Results {
 impl Results {
     /// Frames through the network per second, over all images.
     pub fn frames_per_second(&self) -> f64 {
-        crate::stats::frames_per_second(self.images.iter().map(|i| (i.frames_run, i.network_seconds)))
+        crate::stats::frames_per_second(self.images.iter().map(|i| (i.network_frames, i.network_seconds)))
     }
     /// These results without their images: the model, design, analysis and
     /// lattice that per-image tables and files are written with.
@@ -223,10 +229,18 @@ impl Experiment {
 
     /// Frames each image sends through the network.
     pub fn frames_per_image(&self) -> usize {
+        self.schedule().network_frames()
+    }
+
+    /// The frames of each image's sequence and those of them that go
+    /// through the network: the distinct frames of one period
+    /// ([`Design::schedule`]), or every frame of the window with
+    /// [`Analysis::full_window`] (the check of both shortcuts).
+    pub fn schedule(&self) -> Schedule {
         if self.analysis.full_window {
-            self.design.frames
+            Schedule::every(self.design.frames)
         } else {
-            self.design.frames_to_run()
+            self.design.schedule(self.design.period_frames())
         }
     }
 
@@ -338,9 +352,10 @@ impl Experiment {
     ) -> Result<ImageResult> {
         let prepared = self.model.prepare(image)?;
         let stimulus = Stimulus::new(&self.design, &prepared)?.with_image_index(index);
-        let run_frames = self.frames_per_image();
+        let schedule = self.schedule();
+        let run_frames = schedule.frames();
         let t0 = Instant::now();
-        let acts = probe.run(run_frames, |i, buf| stimulus.render(i, buf), progress)?;
+        let acts = probe.run(schedule.network_frames(), |j, buf| stimulus.render(schedule.run[j], buf), progress)?;
         let network_seconds = t0.elapsed().as_secs_f64();
         let noisy = !self.design.is_periodic();
         // spectra and metrics of the taps in parallel (a third of the time
@@ -348,10 +363,11 @@ impl Experiment {
         let taps = acts
             .into_par_iter()
             .map(|a| {
+                let data = schedule.expand(&a.data, a.units);
                 let spectrum = if run_frames == self.design.frames {
-                    Spectrum::from_activations(&a.data, a.frames, a.units, self.design.fs_hz)?
+                    Spectrum::from_activations(&data, run_frames, a.units, self.design.fs_hz)?
                 } else {
-                    Spectrum::from_period(&a.data, run_frames, a.units, self.design.fs_hz, self.design.frames)?
+                    Spectrum::from_period(&data, run_frames, a.units, self.design.fs_hz, self.design.frames)?
                 };
                 let (components, scores) =
                     tap_metrics(&spectrum, lattice, self.analysis.preset, &self.analysis.significance, noisy);
@@ -371,6 +387,7 @@ impl Experiment {
             prepared,
             taps,
             frames_run: run_frames,
+            network_frames: schedule.network_frames(),
             network_seconds,
             top_classes,
         })

@@ -86,7 +86,7 @@ pub use metrics::{Significance, SnrPreset, UnitScores};
 pub use model::{Model, Probe, Reduction, Role, Tap, TapInfo, TapLayout, TokenLayout};
 pub use spectrum::Spectrum;
 pub use stats::{AcrossImages, SnrSpectrum};
-pub use stimulus::{Design, Modulation, PartLayout, Stimulus, Tag};
+pub use stimulus::{Design, Modulation, PartLayout, Schedule, Stimulus, Tag};
 
 /// Re-export of Polars, so notebooks and users can work with the tables
 /// without a second, possibly mismatched, dependency.

@@ -23,8 +23,14 @@
 //! does not complete a whole number of cycles in the window (unless leakage
 //! is allowed), any tag at or above Nyquist, non-positive rates and depths,
 //! and parts that do not match the tags. [`Design::period_frames`] gives the
-//! fundamental period P of the frame sequence (METHOD.md §6).
+//! fundamental period P of the frame sequence (METHOD.md §6), and
+//! [`Design::schedule`] the frames of a period that must go through the
+//! network: a noise-free frame is a function of its parts' α alone, so a
+//! frame whose α are, to the bit, those of an earlier frame is that frame
+//! again and reuses its activations (the paper's design: 49 distinct frames
+//! in its 80-frame period).
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 
@@ -541,9 +547,81 @@ impl Design {
         (self.frames as u64 / g.max(1)) as usize
     }
 
-    /// Frames that must go through the network: P when periodic, else N.
+    /// Frames that must go through the network per image: the distinct
+    /// frames of one period when periodic ([`Design::schedule`]), else N.
     pub fn frames_to_run(&self) -> usize {
-        self.period_frames()
+        self.schedule(self.period_frames()).network_frames()
+    }
+
+    /// α of every part at frame `i` as frames are rendered (f32): with the
+    /// noise, all that makes one frame differ from another.
+    pub fn frame_alphas(&self, i: usize) -> Vec<f32> {
+        let t = i as f64 / self.fs_hz;
+        self.tags.iter().map(|tag| tag.alpha(t) as f32).collect()
+    }
+
+    /// Which of the frames `0..frames` go through the network. Without
+    /// noise a frame is a deterministic function of [`Design::frame_alphas`]
+    /// (the image, parts, modulation, clipping and quantisation are the same
+    /// for every frame), so a frame whose α equal an earlier frame's to the
+    /// bit is the same input, and a deterministic network gives it the same
+    /// activations: it is not run again. Sines repeat their values within a
+    /// period (sin x = sin(π − x)), so this is frequent: the paper's 6 and
+    /// 7.5 Hz at 120 frames/s take 49 distinct frames in their 80-frame
+    /// period. Exact, not an approximation; with noise every frame runs.
+    pub fn schedule(&self, frames: usize) -> Schedule {
+        if !self.noise.is_none_or(|n| n.sigma == 0.0) {
+            return Schedule::every(frames);
+        }
+        let mut first: HashMap<Vec<u32>, usize> = HashMap::with_capacity(frames);
+        let mut run = Vec::new();
+        let source = (0..frames)
+            .map(|i| {
+                let key: Vec<u32> = self.frame_alphas(i).iter().map(|a| a.to_bits()).collect();
+                *first.entry(key).or_insert_with(|| {
+                    run.push(i);
+                    run.len() - 1
+                })
+            })
+            .collect();
+        Schedule { run, source }
+    }
+}
+
+/// The frames of a sequence that go through the network and where every
+/// frame's activations come from ([`Design::schedule`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Schedule {
+    /// Frames to render and run, ascending (each the first of its kind).
+    pub run: Vec<usize>,
+    /// For every frame of the sequence, its row among the frames run.
+    pub source: Vec<usize>,
+}
+
+impl Schedule {
+    /// Every one of `frames` frames runs (noise, or a check of the shortcut).
+    pub fn every(frames: usize) -> Schedule {
+        Schedule { run: (0..frames).collect(), source: (0..frames).collect() }
+    }
+    /// Frames through the network.
+    pub fn network_frames(&self) -> usize {
+        self.run.len()
+    }
+    /// Frames of the sequence.
+    pub fn frames(&self) -> usize {
+        self.source.len()
+    }
+    /// The whole sequence's frame-major rows (`units` values each) from the
+    /// rows of the frames run.
+    pub fn expand(&self, rows: &[f32], units: usize) -> Vec<f32> {
+        if self.run.len() == self.source.len() {
+            return rows.to_vec();
+        }
+        let mut out = Vec::with_capacity(self.source.len() * units);
+        for &r in &self.source {
+            out.extend_from_slice(&rows[r * units..(r + 1) * units]);
+        }
+        out
     }
 }
 
@@ -617,9 +695,10 @@ impl Stimulus {
         let img = &self.image;
         let plane = img.height * img.width;
         out.copy_from_slice(&img.data);
-        let alphas = self.alphas(i);
+        // the α that Design::schedule compares frames by
+        let alphas = self.design.frame_alphas(i);
         for (k, part) in self.parts.iter().enumerate() {
-            let a = alphas[k] as f32;
+            let a = alphas[k];
             for c in 0..img.channels {
                 let base = c * plane;
                 match self.design.modulation {
@@ -766,5 +845,48 @@ mod tests {
         assert_ne!(s.frame(3).data, s.frame(83).data);
         let s2 = Stimulus::new(&d, &img).unwrap().with_image_index(1);
         assert_ne!(s.frame(3).data, s2.frame(3).data);
+    }
+
+    #[test]
+    fn schedule_runs_each_distinct_frame_once() {
+        // In the paper's 80-frame period tag 1 makes 4 cycles and tag 2 five:
+        // sin(2π·4i/80) repeats at i ± 20 and at 10 − i (mod 20), sin(2π·5i/80)
+        // at i ± 16 and 8 − i (mod 16). Both hold together for even i through
+        // (i + 20k ≡ 8 − i mod 16): 15 pairs and 10 frames alone (i ≡ 4 mod 8),
+        // and for odd i through (10 − i mod 20, i + 16k): 16 pairs and 8 alone
+        // (i ≡ 5 mod 10). 25 + 24 = 49 distinct frames.
+        let d = Design::paper();
+        let sched = d.schedule(d.period_frames());
+        assert_eq!((sched.network_frames(), sched.frames()), (49, 80));
+        assert_eq!(d.frames_to_run(), 49);
+        let pixels: Vec<f32> = (0..3 * 6 * 8).map(|i| ((i * 37) % 101) as f32 / 100.0).collect();
+        let img = Image::new("t", 3, 6, 8, pixels).unwrap();
+        for modulation in [Modulation::Multiplicative, Modulation::Contrast] {
+            let s = Stimulus::new(&d.clone().modulation(modulation), &img).unwrap();
+            let rendered: Vec<Vec<f32>> = (0..80).map(|i| s.frame(i).data).collect();
+            for (i, &r) in sched.source.iter().enumerate() {
+                // a frame left out is, to the bit, the frame that runs for it
+                assert_eq!(rendered[i], rendered[sched.run[r]], "frame {i}");
+            }
+            for (a, &i) in sched.run.iter().enumerate() {
+                for &j in &sched.run[a + 1..] {
+                    assert_ne!(rendered[i], rendered[j], "frames {i} and {j} both run");
+                }
+            }
+        }
+        // frames run ascend, each the first of its kind
+        assert!(sched.run.windows(2).all(|w| w[0] < w[1]));
+        assert!(sched.run.iter().enumerate().all(|(r, &i)| sched.source[i] == r));
+        // phases that break the symmetry leave every frame distinct; noise runs all
+        assert_eq!(d.clone().phases(&[0.3, 1.1]).frames_to_run(), 80);
+        assert_eq!(d.clone().noise(0.1, 1).schedule(240), Schedule::every(240));
+        assert_eq!(Design::paper().noise(0.0, 1).frames_to_run(), 49);
+    }
+
+    #[test]
+    fn schedule_expands_rows_to_the_sequence() {
+        let sched = Schedule { run: vec![0, 1], source: vec![0, 1, 1, 0] };
+        assert_eq!(sched.expand(&[1.0, 2.0, 3.0, 4.0], 2), vec![1.0, 2.0, 3.0, 4.0, 3.0, 4.0, 1.0, 2.0]);
+        assert_eq!(Schedule::every(2).expand(&[5.0, 6.0], 1), vec![5.0, 6.0]);
     }
 }

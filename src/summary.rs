@@ -116,8 +116,10 @@ impl TapSummary {
 pub struct ImageInfo {
     /// Image name.
     pub image: String,
-    /// Frames that went through the network.
+    /// Frames of the sequence computed (one period under the shortcut).
     pub frames_run: usize,
+    /// Frames of those that went through the network.
+    pub network_frames: usize,
     /// Wall time of its network runs (s).
     pub network_seconds: f64,
     /// Top classes of the unmodulated image (empty for models without classes).
@@ -266,6 +268,7 @@ impl Summary {
         self.images.push(ImageInfo {
             image: img.image.clone(),
             frames_run: img.frames_run,
+            network_frames: img.network_frames,
             network_seconds: img.network_seconds,
             top_classes: img.top_classes.clone(),
         });
@@ -278,7 +281,7 @@ impl Summary {
 
     /// Frames through the network per second, over all images.
     pub fn frames_per_second(&self) -> f64 {
-        crate::stats::frames_per_second(self.images.iter().map(|i| (i.frames_run, i.network_seconds)))
+        crate::stats::frames_per_second(self.images.iter().map(|i| (i.network_frames, i.network_seconds)))
     }
 
     /// The headline numbers (`threshold`: the share of units that marks a

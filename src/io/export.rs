@@ -131,7 +131,7 @@ pub fn design_json_of(summary: &Summary) -> serde_json::Value {
         "period_frames": summary.design.period_frames(),
         "analysis": summary.analysis,
         "lattice": summary.lattice,
-        "images": summary.images.iter().map(|i| json!({"name": i.image, "frames_run": i.frames_run, "network_seconds": i.network_seconds, "top_classes": i.top_classes})).collect::<Vec<_>>(),
+        "images": summary.images.iter().map(|i| json!({"name": i.image, "frames_run": i.frames_run, "network_frames": i.network_frames, "network_seconds": i.network_seconds, "top_classes": i.top_classes})).collect::<Vec<_>>(),
         "taps": taps,
         "engine": summary.engine,
         "model_output": summary.model_output,
@@ -201,6 +201,7 @@ fn write_image_files(results: &Results, image: &ImageResult, dir: &Path, outputs
                 "modulation": d.modulation,
                 "units": s.units,
                 "frames_run": image.frames_run,
+                "network_frames": image.network_frames,
                 "window_bins": s.bins(),
                 "bins": kept.len(),
                 "bin_index": kept,
@@ -229,8 +230,8 @@ fn write_image_files(results: &Results, image: &ImageResult, dir: &Path, outputs
 /// How a `.npy` spectrum is laid out (every sidecar says it).
 pub const SPECTRA_LAYOUT: &str = "[units, bins]: row u is unit u (u indexes unit_shape row-major, axes unit_axes; \
 channel u for spatial-mean taps); column j is bin bin_index[j] of the frames-frame window, frequency frequencies_hz[j]. \
-When frames_run < frames (the stimulus repeats every frames_run frames, so only one period went through the network) \
-the columns are the window's bins 0, r, 2r, … (r = frames / frames_run) and every bin of the window_bins not listed \
+When frames_run < frames (the stimulus repeats every frames_run frames, so only one period was computed; network_frames \
+of its frames went through the network, the others repeat one of them exactly) the columns are the window's bins 0, r, 2r, … (r = frames / frames_run) and every bin of the window_bins not listed \
 in bin_index is exactly zero: full[:, bin_index] = array rebuilds the whole window.";
 
 /// One kind of output file of an experiment.

@@ -289,6 +289,16 @@ impl Experiment {
         let units: usize = self.taps.iter().map(|t| t.units()).sum();
         let first = self.taps.first().map(|t| t.info.name.as_str()).unwrap_or("-");
         let last = self.taps.last().map(|t| t.info.name.as_str()).unwrap_or("-");
+        let schedule = self.schedule();
+        let shortcut = match (schedule.frames() < self.design.frames, schedule.network_frames() < schedule.frames()) {
+            (true, true) => format!(
+                " (the distinct frames of one {}-frame period: the others repeat them exactly)",
+                schedule.frames()
+            ),
+            (true, false) => " (one period: the periodicity shortcut)".to_string(),
+            (false, true) => " (the distinct frames: the others repeat them exactly)".to_string(),
+            (false, false) => String::new(),
+        };
         format!(
             "<b>Experiment</b> on {}: {} taps ({} … {}), {} units per image; {} of {} frames per image go through the network{}<br>{}",
             esc(&self.model.name),
@@ -296,9 +306,9 @@ impl Experiment {
             esc(first),
             esc(last),
             units,
-            self.frames_per_image(),
+            schedule.network_frames(),
             self.design.frames,
-            if self.frames_per_image() < self.design.frames { " (one period: the periodicity shortcut)" } else { "" },
+            shortcut,
             self.design.to_html()
         )
     }
@@ -437,7 +447,7 @@ impl Results {
             self.images.len(),
             f.taps,
             f.units,
-            self.images.first().map(|i| i.frames_run).unwrap_or(0),
+            self.images.first().map(|i| i.network_frames).unwrap_or(0),
             self.frames_per_second(),
             self.seconds
         );

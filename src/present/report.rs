@@ -151,7 +151,7 @@ code{{background:#f4f4f4;padding:1px 4px}}</style></head><body>",
         findings.units,
         esc(&results.model_output)
     );
-    h.push_str("<h2>Design</h2><table><tr><th>parts</th><th>tags (Hz)</th><th>α range</th><th>modulation</th><th>frame rate</th><th>frames</th><th>resolution</th><th>period run</th><th>noise</th></tr>");
+    h.push_str("<h2>Design</h2><table><tr><th>parts</th><th>tags (Hz)</th><th>α range</th><th>modulation</th><th>frame rate</th><th>frames</th><th>resolution</th><th>frames computed</th><th>noise</th></tr>");
     let tags = d.tags.iter().map(|t| format!("{}", t.frequency_hz)).collect::<Vec<_>>().join(", ");
     let range = d
         .tags
@@ -162,7 +162,7 @@ code{{background:#f4f4f4;padding:1px 4px}}</style></head><body>",
     let noise = d.noise.map(|n| format!("σ = {} (seed {})", n.sigma, n.seed)).unwrap_or_else(|| "none".into());
     let _ = write!(
         h,
-        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} /s</td><td>{}</td><td>{} Hz</td><td>{} frames</td><td>{}</td></tr></table>",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} /s</td><td>{}</td><td>{} Hz</td><td>{}</td><td>{}</td></tr></table>",
         esc(&d.layout.name()),
         tags,
         range,
@@ -170,7 +170,11 @@ code{{background:#f4f4f4;padding:1px 4px}}</style></head><body>",
         d.fs_hz,
         d.frames,
         d.resolution_hz(),
-        results.images.first().map(|i| i.frames_run).unwrap_or(0),
+        results
+            .images
+            .first()
+            .map(|i| format!("{} ({} through the network)", i.frames_run, i.network_frames))
+            .unwrap_or_default(),
         esc(&noise)
     );
     let _ = write!(
@@ -186,7 +190,7 @@ Lattice up to order {}; SNR columns use the <code>{}</code> neighbour preset (Na
     let classes = results.images.iter().any(|i| !i.top_classes.is_empty());
     let _ = write!(
         h,
-        "<h2>Images</h2><table><tr><th>image</th><th>{}</th><th>frames run</th><th>network time</th></tr>",
+        "<h2>Images</h2><table><tr><th>image</th><th>{}</th><th>frames through the network</th><th>network time</th></tr>",
         if classes { "top classes (unmodulated)" } else { "top classes: none (the model names no classes)" }
     );
     for img in &results.images {
@@ -196,7 +200,7 @@ Lattice up to order {}; SNR columns use the <code>{}</code> neighbour preset (Na
             "<tr><td>{}</td><td style=\"text-align:left\">{}</td><td>{}</td><td>{:.2} s</td></tr>",
             esc(&img.image),
             top,
-            img.frames_run,
+            img.network_frames,
             img.network_seconds
         );
     }

@@ -213,6 +213,7 @@ impl Plan {
                 "params": KEYS.iter().zip(&p.key).map(|(k, v)| (k.to_string(), v.clone())).collect::<BTreeMap<_, _>>(),
                 "files": written,
                 "frames_run": img.frames_run,
+                "network_frames": img.network_frames,
                 "network_seconds": img.network_seconds,
                 "seconds": t0.elapsed().as_secs_f64(),
                 "top_classes": img.top_classes,
@@ -220,7 +221,7 @@ impl Plan {
             let mp = out.join(DONE).join(format!("{}.json", p.id()));
             write_bytes(&mp, marker.to_string().as_bytes())?;
             summary.ran += 1;
-            summary.frames += img.frames_run;
+            summary.frames += img.network_frames;
             summary.network_seconds += img.network_seconds;
         }
         summary.seconds = start.elapsed().as_secs_f64();
@@ -295,6 +296,7 @@ fn write_spectra_npy(results: &Results, folder: &Path) -> Result<Vec<PathBuf>> {
         "frames": d.frames,
         "tags": d.tags,
         "frames_run": img.frames_run,
+        "network_frames": img.network_frames,
         "window_bins": results.design.bins(),
         "bins": bins,
         "bin_index": kept,

@@ -246,17 +246,18 @@ fn execute(f: ExperimentFile, opts: &Options) -> Result<()> {
     if let Some(sel) = &f.special_tokens {
         exp = exp.special_tokens(sel)?;
     }
-    let per_image = exp.frames_per_image();
+    let schedule = exp.schedule();
+    let per_image = schedule.network_frames();
     let units: usize = exp.taps.iter().map(|t| t.units()).sum();
     if !quiet {
         eprintln!(
-            "freqtag: {} on {} image(s): {} taps ({} units), {} frames per image (period {} of {} frames); engine {}",
+            "freqtag: {} on {} image(s): {} taps ({} units), {} frames per image through the network (the distinct frames of {} computed of {}); engine {}",
             exp.model.name,
             images.len(),
             exp.taps.len(),
             units,
             per_image,
-            exp.design.period_frames(),
+            schedule.frames(),
             exp.design.frames,
             backend.describe()
         );
