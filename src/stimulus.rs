@@ -533,7 +533,13 @@ impl Design {
     /// True when every frame is a deterministic function of its index and
     /// every tag is on its bin, so the sequence repeats exactly.
     pub fn is_periodic(&self) -> bool {
-        self.noise.is_none_or(|n| n.sigma == 0.0) && self.cycles().iter().all(Option::is_some)
+        self.is_noise_free() && self.cycles().iter().all(Option::is_some)
+    }
+
+    /// True when no pixel noise is added: each frame is a function of its
+    /// α alone.
+    fn is_noise_free(&self) -> bool {
+        self.noise.is_none_or(|n| n.sigma == 0.0)
     }
 
     /// The fundamental period P in frames: the smallest P dividing N for
@@ -570,7 +576,7 @@ impl Design {
     /// 7.5 Hz at 120 frames/s take 49 distinct frames in their 80-frame
     /// period. Exact, not an approximation; with noise every frame runs.
     pub fn schedule(&self, frames: usize) -> Schedule {
-        if !self.noise.is_none_or(|n| n.sigma == 0.0) {
+        if !self.is_noise_free() {
             return Schedule::every(frames);
         }
         let mut first: HashMap<Vec<u32>, usize> = HashMap::with_capacity(frames);
