@@ -7,6 +7,14 @@
 #
 #   scripts/notebook-kernel.sh CONNECTION_FILE
 #
+#   scripts/notebook-kernel.sh --spec DIR
+#
+# writes the kernel spec that runs it, DIR/kernel.json (Jupyter's "rust"
+# kernel): scripts/setup-notebooks.sh into the spec `evcxr_jupyter --install`
+# made, scripts/render-notebooks.sh into a private one for its own run, so that
+# a clone's notebooks execute with that clone's launcher whichever clone set
+# the kernel up last.
+#
 # Each kernel gets a folder of its own for its crate (two notebooks open at
 # once do not overwrite each other's code) whose target/ is a link to the
 # shared build folder, ${FREQTAG_KERNEL_TARGET_DIR:-~/.cache/freqtag/target};
@@ -17,6 +25,26 @@
 # (scripts/render-notebooks.sh) keeps it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+
+if [[ "${1:-}" == --spec ]]; then
+  dir=${2:-}
+  [[ -n "$dir" ]] || { echo "usage: scripts/notebook-kernel.sh --spec DIR" >&2; exit 2; }
+  mkdir -p "$dir"
+  launcher="$root/scripts/notebook-kernel.sh"
+  launcher=${launcher//\\/\\\\}
+  launcher=${launcher//\"/\\\"}
+  cat > "$dir/kernel.json.tmp" <<EOF
+{
+  "argv": ["bash", "$launcher", "{connection_file}"],
+  "display_name": "Rust",
+  "interrupt_mode": "message",
+  "language": "rust"
+}
+EOF
+  mv -f "$dir/kernel.json.tmp" "$dir/kernel.json"
+  exit 0
+fi
+
 evcxr="${CARGO_HOME:-$HOME/.cargo}/bin/evcxr_jupyter"
 [[ -x "$evcxr" ]] || { echo "notebook-kernel: $evcxr not found; run scripts/setup-notebooks.sh" >&2; exit 1; }
 [[ $# -ge 1 ]] || { echo "usage: scripts/notebook-kernel.sh CONNECTION_FILE" >&2; exit 2; }

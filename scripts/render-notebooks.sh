@@ -71,8 +71,8 @@ else
   echo "render-notebooks: Jupyter not found; run scripts/setup-notebooks.sh first" >&2
   exit 1
 fi
-if ! "$bindir/jupyter" kernelspec list 2>/dev/null | grep -q '^ *rust '; then
-  echo "render-notebooks: the Rust kernel is not installed; run scripts/setup-notebooks.sh first" >&2
+if [[ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/evcxr_jupyter" ]]; then
+  echo "render-notebooks: evcxr_jupyter (the Rust kernel) is not installed; run scripts/setup-notebooks.sh first" >&2
   exit 1
 fi
 
@@ -101,6 +101,10 @@ fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# This clone's kernel spec, first on Jupyter's search path: the installed one
+# names the launcher of whichever clone last ran scripts/setup-notebooks.sh.
+bash scripts/notebook-kernel.sh --spec "$work/jupyter/kernels/rust"
+export JUPYTER_PATH="$work/jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}"
 failed=()
 stored_bytes=0
 total_start=$(date +%s)

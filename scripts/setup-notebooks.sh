@@ -125,15 +125,7 @@ fi
 # The kernel spec runs scripts/notebook-kernel.sh, which gives every kernel its
 # own crate folder building into the shared build folder.
 spec=$("$bindir/jupyter" kernelspec list 2>/dev/null | awk '$1 == "rust" {print $2}')
-"$bindir/python" - "$spec/kernel.json" "$root/scripts/notebook-kernel.sh" <<'PY'
-import json, os, sys
-path, launcher = sys.argv[1], sys.argv[2]
-spec = json.load(open(path))
-spec["argv"] = ["bash", launcher, "{connection_file}"]
-with open(path + ".tmp", "w") as f:
-    json.dump(spec, f, indent=2)
-os.replace(path + ".tmp", path)
-PY
+bash "$root/scripts/notebook-kernel.sh" --spec "$spec"
 step "kernel spec installed: $spec (runs scripts/notebook-kernel.sh)"
 
 if [[ $headless == 0 ]] && command -v rustup >/dev/null; then
