@@ -74,11 +74,10 @@ for g in sorted(sums, key=lambda g: -sums[g]):
 print("\nslowest units:")
 for u in sorted(units, key=lambda u: -u["duration"])[:12]:
     print(f"  {u['name']:24s} {u.get('target', '').strip():24s} {u['duration']:6.0f} s")
-if True:
-    only = set(open(sys.argv[2]).read().split())
-    lazy = [u for u in units if u["name"] in only]
-    s = sum(u["duration"] for u in lazy)
-    pol = sum(u["duration"] for u in lazy if u["name"].startswith("polars"))
-    print(f"\nonly for Polars' `lazy` feature: {len(only)} packages, {s:.0f} s ({100 * s / total:.1f} %): "
-          f"Polars' lazy crates {pol:.0f} s, the rest (HTTP/TLS stack of polars-stream's file cache: object_store, reqwest, rustls, tokio, ...) {s - pol:.0f} s")
+only = set(open(sys.argv[2]).read().split())
+lazy = [u for u in units if u["name"] in only]
+s = sum(u["duration"] for u in lazy)
+pol = sum(u["duration"] for u in lazy if u["name"].startswith("polars"))
+print(f"\nonly for Polars' `lazy` feature: {len(only)} packages, {s:.0f} s ({100 * s / total:.1f} %): "
+      f"Polars' lazy crates {pol:.0f} s, the rest (HTTP/TLS stack of polars-stream's file cache: object_store, reqwest, rustls, tokio, ...) {s - pol:.0f} s")
 EOF
