@@ -125,6 +125,7 @@ fi
 # The kernel spec runs scripts/notebook-kernel.sh, which gives every kernel its
 # own crate folder building into the shared build folder.
 spec=$("$bindir/jupyter" kernelspec list 2>/dev/null | awk '$1 == "rust" {print $2}')
+[[ -n "$spec" ]] || { echo "setup-notebooks: 'evcxr_jupyter --install' left no \"rust\" kernel spec (jupyter kernelspec list)" >&2; exit 1; }
 bash "$root/scripts/notebook-kernel.sh" --spec "$spec"
 step "kernel spec installed: $spec (runs scripts/notebook-kernel.sh)"
 
