@@ -5,7 +5,7 @@
 #                                           freqtag, tract and Polars built for the kernel
 #                                           now, once, with cargo's progress shown, so that
 #                                           the first notebook you open draws its first plot
-#                                           in about two minutes (README, "Time to the first plot")
+#                                           about a minute after its kernel starts (README, "Time to the first plot")
 #   scripts/setup-notebooks.sh --no-prime   the same without that build: the first kernel
 #                                           you start does it instead, silently
 #   scripts/setup-notebooks.sh --headless   only what executing notebooks needs, not primed
