@@ -104,7 +104,7 @@ if [[ $prime == 1 ]]; then
   # with its own [profile.dev.package.freqtag] settings, which the kernel could
   # not reuse). The dependencies' settings are also Cargo.toml's [profile.dev],
   # so .ci/run's and bench/run.sh's builds share them.
-  step "building freqtag and its dependencies for the kernel into $kernel_target, beside the evcxr install (cargo's lines below, [kernel build]; about 20 minutes cold on 2 cores)"
+  step "building freqtag and its dependencies for the kernel into $kernel_target, beside the evcxr install (cargo's lines below, [kernel build]; 13 to 25 minutes cold on 2 cores, by the machine's speed)"
   mkdir -p "$kernel_target"
   prime_crate=$(mktemp -d)
   mkdir "$prime_crate/src"
@@ -138,7 +138,9 @@ freqtag = { path = "$root_toml" }
 TOML
   ( cd "$prime_crate" && env CARGO_TARGET_DIR="$kernel_target" CARGO_BUILD_TARGET="$host" \
       RUSTFLAGS="-Cprefer-dynamic" CARGO_TERM_COLOR=never \
-      cargo build -p freqtag --lib 2>&1 | sed -u 's/^ */   [kernel build] /'; exit "${PIPESTATUS[0]}" ) &
+      cargo build -p freqtag --lib 2>&1 | sed -u 's/^ */   [kernel build] /'
+    # (set -e and pipefail: a failed build ends this subshell with cargo's status)
+    step "freqtag and its dependencies built for the kernel" ) &
   build_pid=$!
 fi
 
@@ -151,7 +153,7 @@ fi
 if [[ "$have" == "$EVCXR_VERSION" ]]; then
   step "evcxr_jupyter $have already installed"
 else
-  step "cargo install evcxr_jupyter $EVCXR_VERSION (was: ${have:-none}; about 9-10 minutes cold on 2 cores alone, no progress shown)"
+  step "cargo install evcxr_jupyter $EVCXR_VERSION (was: ${have:-none}; 5 to 9 minutes cold on 2 cores alone, no progress shown)"
   # a plain release build whatever the caller's build environment (.ci/run sets
   # RUSTFLAGS=-Cprefer-dynamic for its own builds: not for this binary)
   # When the kernel's build runs beside it, this one runs at a lower priority:
