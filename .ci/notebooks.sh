@@ -8,13 +8,13 @@
 # Installs and builds are kept outside the clone and reused by later runs on
 # the same machine:
 #   ~/.local/share/freqtag/jupyter   Python venv with nbconvert     (~30 s cold)
-#   ~/.cargo/bin/evcxr_jupyter       cargo install, 0.22.0           (~9-10 min cold)
+#   ~/.cargo/bin/evcxr_jupyter       cargo install, 0.22.0           (5-9 min cold on 2 cores)
 #   $EVCXR_TMPDIR (~/.cache/freqtag/evcxr)  the kernel's crate folder
 #   ~/.cache/evcxr                   evcxr's own compiler cache (:cache in the notebooks)
 # Called from .ci/run with FREQTAG_KERNEL_TARGET_DIR set to .ci/run's target
 # folder, which was built with the kernel's settings: the kernel then compiles
 # only freqtag instead of tract, Polars and the rest a second time. Run alone,
-# the kernel builds its dependencies itself (~15 min cold on 2 cores, README).
+# the kernel builds its dependencies itself (13-25 min cold on 2 cores, README).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never

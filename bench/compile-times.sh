@@ -7,7 +7,7 @@
 # cargo's per-unit times by group (Polars, tract, freqtag, the rest) and names
 # the units only Polars' lazy engine pulls in.
 #
-#   bench/compile-times.sh [WORK_DIR]          build, then summarise (25 min cold on 2 cores)
+#   bench/compile-times.sh [WORK_DIR]          build, then summarise (13-25 min cold on 2 cores)
 #   bench/compile-times.sh --summary HTML      summarise an existing cargo-timing.html
 #
 # env: OPT_LEVEL=N   build the dependencies at opt-level N instead of
