@@ -186,7 +186,10 @@ step "vision transformer for notebook 06: data/models/vit_s_focus.onnx"
 
 if [[ $prime == 1 ]]; then
   if [[ -n "$build_pid" ]]; then
-    step "waiting for the dependencies' build"
+    # (the build announces its own end, with its time)
+    if kill -0 "$build_pid" 2>/dev/null; then
+      step "waiting for the kernel's build"
+    fi
     status=0
     wait "$build_pid" || status=$?
     build_pid=""
@@ -194,7 +197,6 @@ if [[ $prime == 1 ]]; then
       echo "setup-notebooks: building freqtag's dependencies failed (see above); scripts/setup-notebooks.sh --no-prime skips it" >&2
       exit 1
     fi
-    step "dependencies built"
   fi
   # The notebooks' prelude once in a headless kernel, started as Jupyter starts
   # one: it finds freqtag and its dependencies built, so it only compiles and
